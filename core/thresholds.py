@@ -1,0 +1,201 @@
+"""User thresholds: names, units, defaults, valid ranges, presets and per-coin resolution.
+
+The names are the contract of ``/set NAME VALUE`` (SPEC §6). Values are floats except
+``min_level``, which is stored as the number of a :class:`Level`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from core.plans import Plan
+from core.signals.model import Level
+
+
+@dataclass(frozen=True)
+class ThresholdSpec:
+    name: str
+    unit: str
+    default: float
+    minimum: float
+    maximum: float
+    step: float                  # one press of a +/- button; a factor when ``scale == "log"``
+    signal: str                  # signal id it tunes ("" for general settings)
+    about: str
+    min_plan: Plan = Plan.HOBBYIST
+    scale: str = "linear"        # "linear" (add step) or "log" (multiply by step)
+
+    def stepped(self, value: float, direction: int) -> float:
+        """``value`` moved one button press up (+1) or down (-1), kept inside the range."""
+        if self.scale == "log":
+            new = value * self.step if direction > 0 else value / self.step
+            new = _round_significant(new)
+        else:
+            new = round(value + direction * self.step, 6)
+        return min(self.maximum, max(self.minimum, new))
+
+
+def _round_significant(x: float, digits: int = 2) -> float:
+    if x == 0:
+        return 0.0
+    exponent = math.floor(math.log10(abs(x))) - digits + 1
+    return round(round(x / 10**exponent) * 10**exponent, 6)
+
+
+MIN_LEVEL = "min_level"
+
+_SPECS: tuple[ThresholdSpec, ...] = (
+    ThresholdSpec("funding_high", "% per 8 h", 0.10, 0.005, 5.0, 0.01, "funding_extreme",
+                  "average funding above → HIGH; above 0.6 × → MEDIUM"),
+    ThresholdSpec("funding_low", "% per 8 h", -0.05, -5.0, -0.005, 0.01, "funding_extreme",
+                  "average funding below → HIGH"),
+    ThresholdSpec("oi_change", "% per 1 h", 5.0, 0.1, 100.0, 0.5, "oi_surge",
+                  "abs OI change above → HIGH; above 0.5 × → MEDIUM"),
+    ThresholdSpec("liquidation_usd", "USD per 1 h", 50_000_000, 10_000, 1e11, 1.5,
+                  "liquidation_cascade",
+                  "long or short side above → HIGH; total above 0.5 × → MEDIUM", scale="log"),
+    ThresholdSpec("long_ratio_high", "% of accounts", 65.0, 50.5, 99.0, 1.0, "ls_extreme",
+                  "global long share above → HIGH"),
+    ThresholdSpec("short_ratio_high", "% of accounts", 60.0, 50.5, 99.0, 1.0, "ls_extreme",
+                  "global short share above → MEDIUM"),
+    ThresholdSpec("divergence_gap", "points", 10.0, 1.0, 50.0, 1.0, "smart_money_divergence",
+                  "top-trader vs global long share gap ≥ → HIGH"),
+    ThresholdSpec("taker_bias", "% of taker volume", 65.0, 50.5, 99.0, 1.0, "taker_bias",
+                  "buy share above, or below 100 − value → MEDIUM"),
+    ThresholdSpec(MIN_LEVEL, "LOW/MEDIUM/HIGH", float(Level.MEDIUM), float(Level.LOW),
+                  float(Level.HIGH), 1.0, "", "lowest level that alerts"),
+    ThresholdSpec("regime_oi_min", "% OI change", 1.0, 0.0, 50.0, 0.25, "oi_price_regime",
+                  "OI × price regime: smaller OI changes count as NEUTRAL"),
+    ThresholdSpec("regime_price_min", "% price change", 0.5, 0.0, 50.0, 0.25, "oi_price_regime",
+                  "OI × price regime: smaller price changes count as NEUTRAL"),
+    ThresholdSpec("balance_change", "% per 1 d", 1.5, 0.1, 50.0, 0.25, "exchange_balance",
+                  "coins on exchanges up or down by more than this in a day → MEDIUM"),
+    ThresholdSpec("netflow_usd", "USD per 1 h", 100_000_000, 100_000, 1e11, 1.5, "netflow",
+                  "abs taker netflow of the last hour above → MEDIUM", Plan.STARTUP, "log"),
+    ThresholdSpec("dominance_change", "points per 24 h", 1.0, 0.05, 20.0, 0.25, "btc_dominance",
+                  "BTC dominance moved more than this → MEDIUM; half of it → LOW", Plan.STARTUP),
+    ThresholdSpec("whale_usd", "USD", 3_000_000, 100_000, 1e10, 1.5, "whale_position",
+                  "Hyperliquid position opened or closed at least this big → MEDIUM",
+                  Plan.STARTUP, "log"),
+    ThresholdSpec("wall_usd", "USD", 5_000_000, 50_000, 1e10, 1.5, "orderbook_wall",
+                  "limit order at least this big → LOW; twice as big → MEDIUM",
+                  Plan.STANDARD, "log"),
+    ThresholdSpec("wall_distance", "% from price", 1.0, 0.05, 20.0, 0.25, "orderbook_wall",
+                  "how close to price a wall must be", Plan.STANDARD),
+    ThresholdSpec("cluster_usd", "USD", 100_000_000, 100_000, 1e11, 1.5, "liquidation_cluster",
+                  "liquidation cluster at least this big → MEDIUM; within half the distance → HIGH",
+                  Plan.PROFESSIONAL, "log"),
+    ThresholdSpec("cluster_distance", "% from price", 2.0, 0.05, 20.0, 0.25, "liquidation_cluster",
+                  "how close to price a cluster must be", Plan.PROFESSIONAL),
+    ThresholdSpec("cooldown_high", "minutes", 30, 1, 1440, 5, "",
+                  "minutes before a still-active HIGH signal alerts again"),
+    ThresholdSpec("cooldown_medium", "minutes", 60, 1, 1440, 5, "",
+                  "minutes before a still-active MEDIUM signal alerts again"),
+    ThresholdSpec("cooldown_low", "minutes", 360, 1, 10080, 30, "",
+                  "minutes before a still-active LOW signal alerts again"),
+)
+
+SPECS: dict[str, ThresholdSpec] = {s.name: s for s in _SPECS}
+DEFAULTS: dict[str, float] = {s.name: s.default for s in _SPECS}
+
+# Presets move the sensitivity of the core signals; "balanced" is the SPEC defaults.
+PRESETS: dict[str, dict[str, float]] = {
+    "conservative": {
+        "funding_high": 0.15, "funding_low": -0.08, "oi_change": 8.0,
+        "liquidation_usd": 100_000_000, "long_ratio_high": 70.0, "short_ratio_high": 65.0,
+        "divergence_gap": 15.0, "taker_bias": 70.0,
+    },
+    "balanced": {name: DEFAULTS[name] for name in (
+        "funding_high", "funding_low", "oi_change", "liquidation_usd", "long_ratio_high",
+        "short_ratio_high", "divergence_gap", "taker_bias")},
+    "aggressive": {
+        "funding_high": 0.06, "funding_low": -0.03, "oi_change": 3.0,
+        "liquidation_usd": 20_000_000, "long_ratio_high": 60.0, "short_ratio_high": 55.0,
+        "divergence_gap": 7.0, "taker_bias": 60.0,
+    },
+}
+
+
+class ThresholdError(ValueError):
+    """A threshold name or value a user gave that cannot be used; the message says why."""
+
+
+def parse_value(name: str, text: str) -> float:
+    """Validate ``text`` as a value for threshold ``name``; raise ThresholdError if it is not."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ThresholdError(f"unknown threshold {name!r}")
+    if name == MIN_LEVEL:
+        level = Level.parse(text)
+        if level is None:
+            raise ThresholdError("min_level must be LOW, MEDIUM or HIGH")
+        return float(level)
+    cleaned = text.strip().replace("_", "").replace(",", "").removesuffix("%")
+    multiplier = 1.0
+    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9}
+    if cleaned[-1:].lower() in suffixes and spec.scale == "log":
+        multiplier = suffixes[cleaned[-1].lower()]
+        cleaned = cleaned[:-1]
+    try:
+        value = float(cleaned) * multiplier
+    except ValueError:
+        raise ThresholdError(f"{name} needs a number ({spec.unit})") from None
+    if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
+        raise ThresholdError(
+            f"{name} must be between {format_value(name, spec.minimum)} and "
+            f"{format_value(name, spec.maximum)} ({spec.unit})"
+        )
+    return value
+
+
+def format_value(name: str, value: float) -> str:
+    """A threshold value as users write it: ``0.1``, ``65``, ``50M``, ``MEDIUM``."""
+    if name == MIN_LEVEL:
+        return Level(int(value)).name
+    spec = SPECS[name]
+    if spec.scale == "log" and abs(value) >= 1_000:
+        for suffix, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+            if abs(value) >= size:
+                return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class ThresholdSet:
+    """The thresholds in force for one coin of one user: defaults ← user ← per-coin override."""
+
+    values: Mapping[str, float]
+    overridden: frozenset[str] = frozenset()   # names set by a per-coin override
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+    @property
+    def min_level(self) -> Level:
+        return Level(int(self.values[MIN_LEVEL]))
+
+    def cooldown_minutes(self, level: Level) -> float:
+        return self.values[f"cooldown_{level.name.lower()}"]
+
+    @classmethod
+    def defaults(cls) -> ThresholdSet:
+        return cls(dict(DEFAULTS))
+
+    @classmethod
+    def resolve(
+        cls,
+        user: Mapping[str, float] | None = None,
+        coin: Mapping[str, float] | None = None,
+    ) -> ThresholdSet:
+        values = dict(DEFAULTS)
+        values.update({k: v for k, v in (user or {}).items() if k in SPECS})
+        coin = {k: v for k, v in (coin or {}).items() if k in SPECS}
+        values.update(coin)
+        return cls(values, frozenset(coin))
+
+
+def visible_specs(plan: Plan) -> Iterable[ThresholdSpec]:
+    """The thresholds a user of ``plan`` can use (higher-plan signals' thresholds hidden)."""
+    return (s for s in _SPECS if s.min_plan <= plan)
