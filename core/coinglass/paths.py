@@ -1,6 +1,6 @@
 """CoinGlass v4 endpoint paths (kebab-case; see coinglass-v4.md §8).
 
-camelCase paths such as ``/api/futures/fundingRate/...`` are v3 and answer 404 on the v4 host.
+The camelCase spellings of these paths belong to API v3 and answer 404 on the v4 host.
 """
 
 SUBSCRIPTION = "/api/user/account/subscription"

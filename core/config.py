@@ -1,0 +1,130 @@
+"""Settings from the environment and ``.env`` (SPEC §2).
+
+``load_settings()`` raises :class:`ConfigError` with one line naming the variable when a value
+is malformed; ``bot/__main__.py`` prints that line and exits instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_COINGLASS_BASE_URL = "https://open-api-v4.coinglass.com"
+
+
+class ConfigError(ValueError):
+    """A malformed setting; the message is one line that names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API_BASE_URL
+    coinglass_base_url: str = DEFAULT_COINGLASS_BASE_URL
+    database_path: Path = Path("perpwatch.db")
+    secret_key: str | None = field(default=None, repr=False)
+    poll_interval_seconds: int = 300
+    admin_user_ids: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+
+    @property
+    def key_file(self) -> Path:
+        """Where a generated encryption key lives when PERPWATCH_SECRET_KEY is unset."""
+        return self.database_path.with_name(self.database_path.name + ".key")
+
+    def __repr__(self) -> str:  # never print the token or the secret
+        return (f"Settings(database_path={str(self.database_path)!r}, "
+                f"telegram_api_base_url={self.telegram_api_base_url!r}, "
+                f"coinglass_base_url={self.coinglass_base_url!r}, "
+                f"poll_interval_seconds={self.poll_interval_seconds}, "
+                f"token={'set' if self.telegram_bot_token else 'unset'})")
+
+
+def _url(name: str, value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/") if name == "COINGLASS_BASE_URL" else value
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+def _id_list(name: str, value: str) -> frozenset[int]:
+    ids = set()
+    for part in value.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be comma-separated Telegram user ids, got {part!r}"
+            ) from None
+    return frozenset(ids)
+
+
+def _log_level(name: str, value: str) -> str:
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
+    return level
+
+
+def _token(name: str, value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    head, sep, tail = value.partition(":")
+    if not sep or not head.isdigit() or not tail:
+        raise ConfigError(f"{name} does not look like a bot token from @BotFather (123456:ABC...)")
+    return value
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Read settings: the environment wins over ``.env``; unset variables take defaults."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        return value if value is not None and value.strip() != "" else None
+
+    kwargs: dict = {}
+    if (v := get("TELEGRAM_BOT_TOKEN")) is not None:
+        kwargs["telegram_bot_token"] = _token("TELEGRAM_BOT_TOKEN", v)
+    if (v := get("TELEGRAM_API_BASE_URL")) is not None:
+        kwargs["telegram_api_base_url"] = _url("TELEGRAM_API_BASE_URL", v)
+    if (v := get("COINGLASS_BASE_URL")) is not None:
+        kwargs["coinglass_base_url"] = _url("COINGLASS_BASE_URL", v)
+    if (v := get("DATABASE_PATH")) is not None:
+        kwargs["database_path"] = Path(v.strip()).expanduser()
+    if (v := get("PERPWATCH_SECRET_KEY")) is not None:
+        from core.storage.crypto import validate_secret  # crypto imports ConfigError from here
+
+        validate_secret(v.strip())
+        kwargs["secret_key"] = v.strip()
+    if (v := get("POLL_INTERVAL_SECONDS")) is not None:
+        kwargs["poll_interval_seconds"] = _positive_int("POLL_INTERVAL_SECONDS", v)
+    if (v := get("ADMIN_USER_IDS")) is not None:
+        kwargs["admin_user_ids"] = _id_list("ADMIN_USER_IDS", v)
+    if (v := get("LOG_LEVEL")) is not None:
+        kwargs["log_level"] = _log_level("LOG_LEVEL", v)
+    return Settings(**kwargs)

@@ -1,0 +1,97 @@
+"""The per-key limiter: never more than its share of the limit in any window."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from core.coinglass.ratelimit import KeyLimiter, LimiterRegistry, key_fingerprint
+
+
+async def send(limiter: KeyLimiter, log: list[float], latency: float = 0.0) -> None:
+    async with limiter.slot():
+        log.append(time.monotonic())
+        await asyncio.sleep(latency)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_burst_stays_within_headroom_of_the_limit():
+    limiter = KeyLimiter(30, window=0.4)           # a 0.4 s "minute" keeps the test short
+    sent: list[float] = []
+    await asyncio.gather(*(send(limiter, sent, 0.005) for _ in range(60)))
+    assert len(sent) == 60
+    assert limiter.capacity == 27
+    assert max_in_window(sent, 0.4) <= 27
+    assert sent[-1] - sent[0] >= 0.4               # the second batch had to wait
+
+
+async def test_capacity_is_never_zero():
+    assert KeyLimiter(1).capacity == 1
+
+
+async def test_completion_time_keeps_slow_requests_in_the_window():
+    limiter = KeyLimiter(2, window=0.3)             # capacity 1
+    sent: list[float] = []
+    await asyncio.gather(send(limiter, sent, 0.2), send(limiter, sent, 0.0))
+    # the second may only start a full window after the first *finished*
+    assert sent[1] - sent[0] >= 0.2 + 0.3 - 0.01
+
+
+async def test_header_limit_replaces_the_nominal_one():
+    limiter = KeyLimiter(30)
+    limiter.observe(max_limit=300, used=None)
+    assert limiter.capacity == 270
+
+
+async def test_usage_seen_by_coinglass_is_booked():
+    limiter = KeyLimiter(30)
+    async with limiter.slot():
+        pass
+    limiter.observe(max_limit=30, used=20)          # someone else used the key too
+    assert limiter.used_last_minute() == 20
+    limiter.observe(max_limit=30, used=5)           # lower than ours: nothing to add
+    assert limiter.used_last_minute() == 20
+
+
+async def test_429_blocks_with_exponential_backoff():
+    now = [1000.0]
+    limiter = KeyLimiter(30, clock=lambda: now[0])
+    assert limiter.rate_limited() == 30
+    assert limiter.blocked_for == pytest.approx(30)
+    assert limiter.rate_limited() == 60
+    assert limiter.rate_limited(retry_after=5) == 5  # a Retry-After wins...
+    assert limiter.blocked_for == pytest.approx(60)  # ...but never shortens a block
+    limiter.succeeded()
+    now[0] += 61
+    assert limiter.rate_limited() == 30
+
+
+async def test_blocked_key_waits_before_sending():
+    limiter = KeyLimiter(30)
+    limiter.rate_limited(retry_after=0.2)
+    start = time.monotonic()
+    async with limiter.slot():
+        pass
+    assert time.monotonic() - start >= 0.19
+
+
+async def test_registry_keeps_one_limiter_per_key_and_no_key_text():
+    registry = LimiterRegistry()
+    a = registry.for_key("key-a", 30)
+    assert registry.for_key("key-a") is a
+    assert registry.for_key("key-b", 80) is not a
+    assert registry.for_key("key-a", 300).per_minute == 300     # the plan changed
+    assert "key-a" not in key_fingerprint("key-a")
+    registry.forget("key-a")
+    assert registry.peek("key-a") is None
