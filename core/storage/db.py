@@ -1,0 +1,95 @@
+"""The SQLite database: one connection, WAL, schema by sqlite-utils ``Migrations``.
+
+Times are stored as Unix seconds (REAL). Every table that holds a user's data has a
+``user_id`` column, and ``Repository.delete_user`` removes them all in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("perpwatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["users"].create({
+        "id": int,                      # Telegram user id (= private chat id)
+        "created_at": float,
+        "active": int,                  # 0 once the user blocked the bot
+        "paused": int,
+        "paused_until": float,          # NULL with paused=1: until /resume
+        "interval_seconds": int,        # NULL: POLL_INTERVAL_SECONDS
+        "plan": str,                    # detected plan name
+        "plan_override": str,           # /plan NAME
+        "plan_limit": int,              # requests per minute (API-KEY-MAX-LIMIT)
+        "plan_expires_at": float,
+        "key_state": str,               # none | valid | rejected
+        "key_state_at": float,
+        "disabled_endpoints": str,      # JSON list of paths CoinGlass refused
+        "notices": str,                 # JSON list of one-time notices already sent
+        "last_poll_at": float,
+        "next_poll_at": float,
+        "last_error": str,
+        "last_error_at": float,
+    }, pk="id", not_null={"created_at", "active", "paused", "key_state"},
+        defaults={"active": 1, "paused": 0, "key_state": "none", "disabled_endpoints": "[]",
+                  "notices": "[]"})
+    db["api_keys"].create({"user_id": int, "ciphertext": str, "created_at": float},
+                          pk="user_id", foreign_keys=[("user_id", "users", "id")])
+    db["subscriptions"].create({"user_id": int, "coin": str, "created_at": float},
+                               pk=("user_id", "coin"), foreign_keys=[("user_id", "users", "id")])
+    db["thresholds"].create({"user_id": int, "coin": str, "name": str, "value": float},
+                            pk=("user_id", "coin", "name"),
+                            foreign_keys=[("user_id", "users", "id")])
+    db["disabled_signals"].create({"user_id": int, "signal_id": str},
+                                  pk=("user_id", "signal_id"),
+                                  foreign_keys=[("user_id", "users", "id")])
+    db["alert_state"].create({
+        "user_id": int, "coin": str, "signal_id": str,
+        "level": int,                   # level at the last evaluation
+        "active": int,                  # fired at the last evaluation
+        "last_alert_at": float,         # when it was last part of an alert
+        "last_alert_level": int,
+        "updated_at": float,
+    }, pk=("user_id", "coin", "signal_id"), foreign_keys=[("user_id", "users", "id")])
+    # The outbox and the alert history in one table: a row is written in the poll's
+    # transaction and marked sent when Telegram accepts it.
+    db["alerts"].create({
+        "id": int, "user_id": int, "coin": str,
+        "kind": str,                    # alert | notice
+        "level": int,
+        "payload": str,                 # JSON the bot renders at send time
+        "created_at": float,            # when the poll decided it
+        "data_time": float,
+        "status": str,                  # pending | sent | failed
+        "attempts": int,
+        "next_attempt_at": float,
+        "sent_at": float,
+        "message_id": int,
+        "last_error": str,
+    }, pk="id", not_null={"user_id", "kind", "payload", "created_at", "status"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("user_id", "users", "id")])
+    db["alerts"].create_index(["status", "next_attempt_at"])
+    db["alerts"].create_index(["user_id", "created_at"])
+    db["counters"].create({"bucket": int, "name": str, "value": int}, pk=("bucket", "name"))
+    db["users"].create_index(["next_poll_at"])
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating if needed) and migrate the database at ``path``; ``:memory:`` works."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10.0)
+    db = Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")    # durable across a crash of the process
+    migrations.apply(db)
+    return db
