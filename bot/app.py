@@ -1,0 +1,153 @@
+"""The composition root: ``build_application`` wires settings, services and handlers.
+
+Production (``python -m bot``), the tests and the demo all run the Application built here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable
+
+import httpx
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot import __version__, jobs, texts
+from bot.errors import on_error
+from bot.handlers import (
+    admin, apikey, fallback, forget, settings as settings_menu, snapshot, start, status,
+    subscribe, thresholds,
+)
+from bot.sender import OutboxSender
+from bot.services import SERVICES_KEY, Services
+from core.coinglass.client import CoinGlassClient, make_http_client
+from core.coins import SupportedCoins
+from core.config import Settings
+from core.poller import Poller, PollScheduler
+from core.snapshot import SnapshotBuilder
+from core.storage.crypto import KeyVault
+from core.storage.db import open_database
+from core.storage.repo import Repository
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+def _file_url(base_url: str) -> str:
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+def build_application(
+    settings: Settings,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+    max_concurrent_polls: int = 200,
+) -> Application:
+    """The bot as production runs it. ``http_client`` (for CoinGlass) may be injected."""
+
+    async def post_init(app: Application) -> None:
+        vault = KeyVault.from_settings(settings.secret_key, settings.key_file)
+        repo = Repository(open_database(settings.database_path), vault, clock=clock)
+        http = http_client or make_http_client()
+        client = CoinGlassClient(http, settings.coinglass_base_url)
+        builder = SnapshotBuilder(client)
+        poller = Poller(repo, builder, default_interval=settings.poll_interval_seconds,
+                        clock=clock)
+        svc = Services(
+            settings=settings, repo=repo, http=http, coinglass=client, builder=builder,
+            coins=SupportedCoins(client), poller=poller,
+            scheduler=PollScheduler(repo, poller, max_concurrent=max_concurrent_polls,
+                                    clock=clock),
+            sender=OutboxSender(repo, clock=clock), clock=clock, started_at=clock(),
+            owns_http=http_client is None,
+        )
+        app.bot_data[SERVICES_KEY] = svc
+        await _publish_commands(app, settings)
+        svc.scheduler.stagger()
+        jobs.schedule(app.job_queue)
+        counts = repo.overview()
+        log.info("perpwatch %s started: database %s, %d users (%d polling), %d alerts pending, "
+                 "default interval %d s", __version__, settings.database_path, counts["users"],
+                 counts["subscribers"], counts["pending_alerts"], settings.poll_interval_seconds)
+
+    async def post_stop(app: Application) -> None:
+        svc: Services | None = app.bot_data.get(SERVICES_KEY)
+        if svc is not None:
+            # Running polls finish (their results are committed atomically) or are abandoned.
+            await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+
+    async def post_shutdown(app: Application) -> None:
+        svc: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if svc is None:
+            return
+        if svc.owns_http:
+            await svc.http.aclose()
+        svc.repo.close()
+        log.info("perpwatch stopped; database closed")
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token or "0:demo")
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(_file_url(settings.telegram_api_base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .concurrent_updates(True)      # one slow /setkey check must not hold up other users
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    # Group 0: the /setkey conversation, so the key message reaches nothing else.
+    for handler in apikey.handlers():
+        app.add_handler(handler, group=0)
+    # Group 1: the commands and buttons, then the fallbacks (which must come last).
+    for module in (start, subscribe, thresholds, settings_menu, snapshot, status, forget, admin,
+                   fallback):
+        for handler in module.handlers():
+            app.add_handler(handler, group=1)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _publish_commands(app: Application, settings: Settings) -> None:
+    commands = [BotCommand(name, about) for name, about in texts.COMMANDS]
+    await app.bot.set_my_commands(commands)
+    admin_commands = commands + [BotCommand(*texts.ADMIN_COMMAND)]
+    for admin_id in settings.admin_user_ids:
+        try:
+            await app.bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin_id))
+        except TelegramError:
+            log.info("admin %s has not opened a chat with the bot yet", admin_id)
+
+
+@asynccontextmanager
+async def running(app: Application, *, poll_timeout: float = 10.0) -> AsyncIterator[Application]:
+    """Run ``app`` inside an existing event loop, with the same lifecycle as ``run_polling``
+    (initialize, post_init, polling, start … stop, post_stop, shutdown, post_shutdown).
+    The demo and the end-to-end tests use this; production uses ``run_polling``."""
+    await app.initialize()
+    try:
+        await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0.0, timeout=int(poll_timeout),
+                                        allowed_updates=["message", "callback_query",
+                                                         "my_chat_member"])
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        await app.post_shutdown(app)

@@ -1,0 +1,164 @@
+"""/setkey (a conversation, or one message) and /plan.
+
+The message holding a key is deleted before anything else happens, the key is checked live
+(which also detects the plan), and only a key CoinGlass accepted is stored — encrypted. The
+key never appears in a reply, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, ConversationHandler,
+    MessageHandler, filters,
+)
+
+from bot import texts
+from bot.handlers.common import args_text, caller, fit_budget, interval_of, reply
+from bot.sender import send_html
+from bot.services import services
+from core.coinglass.detect import detect_plan
+from core.coinglass.errors import AuthError, CoinGlassError, NoActivePlan, Timeout
+from core.plans import Plan
+
+log = logging.getLogger(__name__)
+
+WAITING_KEY = 0
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
+CHECK_TIMEOUT_SECONDS = 30.0
+
+
+async def _delete(message: Message | None) -> bool:
+    if message is None:
+        return False
+    try:
+        return bool(await message.delete())
+    except TelegramError:
+        return False
+
+
+async def setkey(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Take the key from this message, or ask for it in the next one."""
+    caller(update, context)
+    key_text = args_text(update)
+    if key_text:
+        await _accept_key(update, context, key_text)
+        raise ApplicationHandlerStop(ConversationHandler.END)
+    await reply(update, context, texts.SETKEY_PROMPT)
+    raise ApplicationHandlerStop(WAITING_KEY)
+
+
+async def receive_key(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The user's next message is the key; no other handler may see it."""
+    await _accept_key(update, context, update.effective_message.text or "")
+    raise ApplicationHandlerStop(ConversationHandler.END)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/cancel while we wait for a key."""
+    await reply(update, context, texts.SETKEY_CANCELLED)
+    raise ApplicationHandlerStop(ConversationHandler.END)
+
+
+async def other_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Another command while we wait for a key: stop waiting and let that command run."""
+    return ConversationHandler.END
+
+
+async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/setkey in a group: remove the message at once and send the user to a private chat."""
+    deleted = await _delete(update.effective_message)
+    await reply(update, context, texts.SETKEY_GROUP if deleted else texts.SETKEY_GROUP_NOT_DELETED)
+
+
+async def _accept_key(update: Update, context: ContextTypes.DEFAULT_TYPE, key_text: str) -> None:
+    svc = services(context)
+    user = caller(update, context)
+    deleted = await _delete(update.effective_message)
+    key = key_text.strip().strip("`'\"<>")
+    if not KEY_PATTERN.match(key):
+        note = "" if deleted else "\n(I could not delete your message; please delete it.)"
+        await reply(update, context, texts.SETKEY_MALFORMED + note)
+        return
+    status = await send_html(context.bot, update.effective_chat.id,
+                             texts.SETKEY_CHECKING if deleted else texts.SETKEY_NOT_DELETED)
+    try:
+        detection = await asyncio.wait_for(detect_plan(svc.coinglass, key), CHECK_TIMEOUT_SECONDS)
+    except NoActivePlan:
+        result = texts.SETKEY_LAPSED
+    except AuthError:
+        result = texts.SETKEY_INVALID
+    except (Timeout, asyncio.TimeoutError):
+        result = texts.setkey_unreachable("no answer in time")
+    except CoinGlassError as exc:
+        result = texts.setkey_unreachable(type(exc).__name__.replace("Error", " error").lower()
+                                          .replace("transport", "network").strip())
+    else:
+        result = _store(context, user.id, key, detection)
+    await context.bot.edit_message_text(result, chat_id=status.chat_id,
+                                        message_id=status.message_id)
+
+
+def _store(context: ContextTypes.DEFAULT_TYPE, user_id: int, key: str, detection) -> str:
+    svc = services(context)
+    old_key = None
+    try:
+        old_key = svc.repo.api_key(user_id)
+    except Exception:   # an unreadable old key is replaced all the same
+        pass
+    if old_key and old_key != key:
+        svc.builder.forget_key(old_key)
+    svc.repo.store_key(user_id, key, detection.plan, detection.per_minute,
+                       detection.expires_at.timestamp() if detection.expires_at else None)
+    svc.coinglass.limiters.for_key(key, detection.per_minute)
+    user = svc.repo.get_user(user_id)
+    coins = svc.repo.coins(user_id)
+    raised = fit_budget(context, user_id, user.effective_plan, detection.per_minute, len(coins))
+    user = svc.repo.get_user(user_id)
+    log.info("user %s saved a key (plan %s via %s)", user_id, detection.plan.title,
+             detection.source)
+    return texts.setkey_saved(detection, coins, interval_of(user, context, len(coins)), raised)
+
+
+async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the plan, or override detection with /plan NAME."""
+    svc = services(context)
+    user = caller(update, context)
+    name = args_text(update)
+    if not name:
+        await reply(update, context, texts.plan_text(user))
+        return
+    if name.lower() == "auto":
+        svc.repo.update_user(user.id, plan_override=None, disabled_endpoints=[])
+        await reply(update, context, texts.plan_overridden(None, svc.repo.get_user(user.id)))
+        return
+    chosen = Plan.parse(name) if len(name) < 40 else None
+    if chosen is None:
+        await reply(update, context, texts.plan_names(name))
+        return
+    svc.repo.update_user(user.id, plan_override=chosen, disabled_endpoints=[])
+    await reply(update, context, texts.plan_overridden(chosen, svc.repo.get_user(user.id)))
+
+
+def handlers() -> list[BaseHandler]:
+    private = filters.ChatType.PRIVATE
+    conversation = ConversationHandler(
+        entry_points=[CommandHandler("setkey", setkey, filters=private)],
+        states={WAITING_KEY: [MessageHandler(private & filters.TEXT & ~filters.COMMAND,
+                                             receive_key)]},
+        fallbacks=[CommandHandler("cancel", cancel, filters=private),
+                   MessageHandler(filters.COMMAND, other_command)],
+        allow_reentry=True,
+        conversation_timeout=600,
+        name="setkey",
+    )
+    return [
+        conversation,
+        CommandHandler("setkey", in_group, filters=~private),
+        CommandHandler("plan", plan, filters=private),
+    ]

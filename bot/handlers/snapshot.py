@@ -1,0 +1,105 @@
+"""/snapshot SYM [VIEW]: fetch now with the user's key; the market and every signal firing now.
+
+VIEW names one section (``clusters``, ``walls``, ``whales``...) to check that it is in the
+user's plan before spending requests on it.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot import texts
+from bot.format import esc
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, reply
+from bot.services import services
+from core import market as m
+from core.coins import parse_coins, suggestions
+from core.coinglass.errors import NoActivePlan
+from core.plans import PLAN_INFO, Plan
+from core.signals.catalog import SIGNAL_INFO
+from core.signals.engine import evaluate
+from core.storage.crypto import KeyUnreadable
+from core.summary import summarize
+from core.thresholds import ThresholdSet
+
+VIEWS = {
+    "funding": m.FUNDING, "oi": m.OPEN_INTEREST, "liquidations": m.LIQUIDATIONS,
+    "taker": m.TAKER, "ratio": m.GLOBAL_LS, "price": m.PRICE, "balances": m.BALANCES,
+    "dominance": m.DOMINANCE, "netflow": m.NETFLOW, "cvd": m.CVD, "whales": m.WHALES,
+    "walls": m.WALLS, "orders": m.LIQUIDATION_ORDERS, "clusters": m.CLUSTERS,
+    "heatmap": m.CLUSTERS, "map": m.CLUSTERS,
+}
+USAGE = ("Which coin? /snapshot ETH (optionally a view: /snapshot ETH clusters). Views: "
+         + ", ".join(sorted(VIEWS)) + ".")
+
+
+async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with the market snapshot and the signals firing now (cooldowns ignored)."""
+    svc = services(context)
+    user = caller(update, context)
+    text = args_text(update)
+    words = text.split() if len(text) <= MAX_ARGS_TEXT else []
+    if not 1 <= len(words) <= 2:
+        await reply(update, context, USAGE)
+        return
+    parsed = parse_coins(words[0])
+    if len(parsed.coins) != 1 or parsed.malformed:
+        await reply(update, context, USAGE)
+        return
+    coin = parsed.coins[0]
+    plan = user.effective_plan or Plan.HOBBYIST
+    if len(words) == 2:
+        section = VIEWS.get(words[1].lower())
+        if section is None:
+            await reply(update, context, f"I don't know the view {esc(words[1][:30])}. " + USAGE)
+            return
+        needed = m.SECTION_MIN_PLAN[section]
+        if needed > plan:
+            await reply(update, context,
+                        f"The {esc(m.SECTION_TITLES[section])} view needs the {needed.title} plan; "
+                        f"yours is {plan.title}. /plan shows what each plan unlocks.")
+            return
+    if user.key_state != "valid":
+        await reply(update, context, "I need your CoinGlass key first: /setkey." if
+                    user.key_state == "none" else
+                    "CoinGlass rejected your key — send a new one with /setkey.")
+        return
+    try:
+        key = svc.repo.api_key(user.id)
+    except KeyUnreadable:
+        await reply(update, context, texts.notice_text({"notice": "key_unreadable"}))
+        return
+    per_minute = user.plan_limit or PLAN_INFO[plan].per_minute
+    supported = await svc.coins.get(key, per_minute=per_minute)
+    if supported is not None and coin not in set(supported):
+        close = suggestions(coin, supported)
+        hint = f" Did you mean {esc(', '.join(close))}?" if close else ""
+        await reply(update, context, f"❓ Unknown coin {esc(coin)}.{hint}")
+        return
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    batch = await svc.builder.build(key, plan, [coin], disabled=user.disabled_endpoints,
+                                    per_minute=per_minute)
+    if batch.auth_error is not None:
+        notice = "plan_lapsed" if isinstance(batch.auth_error, NoActivePlan) else "key_rejected"
+        svc.repo.reject_key(user.id, str(batch.auth_error))
+        await reply(update, context, texts.notice_text({"notice": notice}))
+        return
+    snap = batch.snapshots[coin]
+    if not snap.present():
+        reason = batch.errors[0] if batch.errors else "no data"
+        await reply(update, context, f"⏳ CoinGlass did not answer for {esc(coin)} "
+                                     f"({esc(reason)}). Try again in a minute.")
+        return
+    user_wide, per_coin = svc.repo.thresholds(user.id)
+    thresholds = ThresholdSet.resolve(user_wide, per_coin.get(coin))
+    enabled = set(SIGNAL_INFO) - svc.repo.disabled_signals(user.id)
+    evaluation = evaluate(snap, thresholds, enabled=enabled)
+    await reply(update, context, texts.snapshot_text(summarize(snap), evaluation.signals,
+                                                     evaluation.regime, evaluation.unevaluated,
+                                                     svc.clock()))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("snapshot", snapshot, filters=filters.ChatType.PRIVATE)]

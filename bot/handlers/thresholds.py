@@ -1,0 +1,74 @@
+"""/list and /set: every threshold, user-wide or per coin, validated before anything changes."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot import texts
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, interval_of, reply
+from bot.services import services
+from core.coins import parse_coins
+from core.plans import Plan
+from core.thresholds import SPECS, ThresholdError, parse_value
+
+
+async def list_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plan, interval, pause state, coins and every threshold (overrides marked)."""
+    svc = services(context)
+    user = caller(update, context)
+    coins = svc.repo.coins(user.id)
+    user_wide, per_coin = svc.repo.thresholds(user.id)
+    await reply(update, context, texts.list_text(
+        user, coins, user_wide, per_coin, svc.repo.disabled_signals(user.id),
+        interval_of(user, context, len(coins)), svc.clock()))
+
+
+async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/set NAME VALUE, /set SYM NAME VALUE; VALUE ``default`` resets."""
+    svc = services(context)
+    user = caller(update, context)
+    text = args_text(update)
+    parts = text.split() if len(text) <= MAX_ARGS_TEXT else []
+    if len(parts) not in (2, 3):
+        await reply(update, context, texts.set_usage())
+        return
+    coin = None
+    if len(parts) == 3:
+        parsed = parse_coins(parts[0])
+        if len(parsed.coins) != 1 or parsed.malformed:
+            await reply(update, context, texts.set_usage())
+            return
+        coin = parsed.coins[0]
+        parts = parts[1:]
+    name, value_text = parts[0].lower(), parts[1]
+    plan = user.effective_plan or Plan.HOBBYIST
+    spec = SPECS.get(name)
+    if spec is None:
+        await reply(update, context, texts.unknown_threshold(parts[0], plan))
+        return
+    if spec.min_plan > plan:
+        await reply(update, context, texts.threshold_needs_plan(name, plan, spec.min_plan))
+        return
+    if coin is not None and coin not in svc.repo.coins(user.id):
+        await reply(update, context, texts.coin_not_watched(coin))
+        return
+    if value_text.lower() == "default":
+        svc.repo.reset_threshold(user.id, name, coin)
+        await reply(update, context, texts.threshold_set(name, None, coin))
+        return
+    try:
+        value = parse_value(name, value_text)
+    except ThresholdError as exc:
+        await reply(update, context, texts.threshold_error(str(exc)))
+        return
+    svc.repo.set_threshold(user.id, name, value, coin)
+    await reply(update, context, texts.threshold_set(name, value, coin))
+
+
+def handlers() -> list[BaseHandler]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("list", list_settings, filters=private),
+        CommandHandler("set", set_threshold, filters=private),
+    ]

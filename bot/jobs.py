@@ -1,0 +1,27 @@
+"""The JobQueue jobs: few, named and thin. Each loads work and hands it to a service."""
+
+from __future__ import annotations
+
+from telegram.ext import ContextTypes, JobQueue
+
+from bot.services import services
+
+TICK_SECONDS = 1.0
+SINGLE = {"max_instances": 1, "coalesce": True}
+
+
+async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start the polls that are due (each runs as its own task)."""
+    services(context).scheduler.tick()
+
+
+async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send what the outbox holds, within Telegram's limits."""
+    await services(context).sender.drain(context.bot)
+
+
+def schedule(job_queue: JobQueue) -> None:
+    job_queue.run_repeating(poll_tick, interval=TICK_SECONDS, first=0.2, name="poll",
+                            job_kwargs=SINGLE)
+    job_queue.run_repeating(deliver, interval=TICK_SECONDS, first=0.1, name="outbox",
+                            job_kwargs=SINGLE)

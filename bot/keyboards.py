@@ -1,0 +1,72 @@
+"""Inline keyboards, as pure functions. Callback data is short and prefixed (``set:th:oi_change:+``)
+so handlers match it with anchored patterns and it stays far below Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
+
+from core.coins import POPULAR
+from core.plans import Plan
+from core.signals.catalog import SIGNALS
+from core.signals.model import Level
+from core.thresholds import PRESETS, format_value, visible_specs
+
+
+def _rows(buttons: list[Button], per_row: int) -> list[list[Button]]:
+    return [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def popular_coins(watched: list[str]) -> Markup:
+    buttons = [Button(("✅ " if c in watched else "") + c, callback_data=f"sub:{c}")
+               for c in POPULAR]
+    return Markup(_rows(buttons, 4) + [[Button("Done", callback_data="sub:done")]])
+
+
+def suggestions(coins: list[str]) -> Markup | None:
+    if not coins:
+        return None
+    return Markup([[Button(f"Watch {c}", callback_data=f"sub:{c}") for c in coins[:3]]])
+
+
+def settings_main(min_level: Level) -> Markup:
+    return Markup([
+        [Button("Signals on/off", callback_data="set:sig")],
+        [Button(f"Minimum level: {min_level.name} ↻", callback_data="set:lvl")],
+        [Button("Thresholds", callback_data="set:th"),
+         Button("Presets", callback_data="set:pre")],
+        [Button("Close", callback_data="set:close")],
+    ])
+
+
+def settings_signals(plan: Plan, disabled: set[str]) -> Markup:
+    buttons = [Button(("⛔ " if s.id in disabled else "✅ ") + s.name,
+                      callback_data=f"set:sig:{s.id}")
+               for s in SIGNALS if s.min_plan <= plan]
+    return Markup(_rows(buttons, 2) + [[Button("« Back", callback_data="set:main")]])
+
+
+def settings_thresholds(plan: Plan, values: dict[str, float]) -> Markup:
+    buttons = [Button(f"{spec.name} {format_value(spec.name, values[spec.name])}",
+                      callback_data=f"set:th:{spec.name}")
+               for spec in visible_specs(plan) if spec.name != "min_level"]
+    return Markup(_rows(buttons, 2) + [[Button("« Back", callback_data="set:main")]])
+
+
+def settings_threshold(name: str) -> Markup:
+    return Markup([
+        [Button("−", callback_data=f"set:th:{name}:-"),
+         Button("+", callback_data=f"set:th:{name}:+")],
+        [Button("Reset to default", callback_data=f"set:th:{name}:0")],
+        [Button("« Thresholds", callback_data="set:th")],
+    ])
+
+
+def settings_presets() -> Markup:
+    return Markup([[Button(name, callback_data=f"set:pre:{name}") for name in PRESETS],
+                   [Button("« Back", callback_data="set:main")]])
+
+
+def forget_confirm() -> Markup:
+    return Markup([[Button("Yes, delete everything", callback_data="forget:yes"),
+                    Button("No, keep it", callback_data="forget:no")]])

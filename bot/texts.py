@@ -1,0 +1,573 @@
+"""Every text the bot sends, as pure functions of domain data (HTML, user text escaped).
+
+Handlers decide *what* happened; this module says it. Nothing here touches Telegram, so it is
+unit-tested directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from bot.format import (
+    DIRECTION_MARK, LEVEL_EMOJI, duration, esc, fit, interval, pct, price, usd, when,
+)
+from core import market as m
+from core.coinglass.detect import PlanDetection
+from core.plans import PLAN_INFO, Plan
+from core.signals.catalog import SIGNAL_INFO, SIGNALS
+from core.signals.model import Level, RegimeReading, Signal
+from core.storage.repo import OutboxItem, User
+from core.thresholds import SPECS, ThresholdSet, format_value, visible_specs
+
+NFA = "<i>Not financial advice.</i>"
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "start here: what to do next"),
+    ("help", "every command, one line each"),
+    ("setkey", "save your CoinGlass API key (encrypted)"),
+    ("plan", "your CoinGlass plan and what it unlocks"),
+    ("subscribe", "watch coins: /subscribe ETH SOL"),
+    ("unsubscribe", "stop watching: /unsubscribe ETH, or all"),
+    ("list", "your coins, interval and every threshold"),
+    ("set", "change a threshold: /set oi_change 3"),
+    ("settings", "all settings as buttons"),
+    ("snapshot", "the market now: /snapshot ETH"),
+    ("status", "key, plan, usage, last and next poll"),
+    ("history", "your last 10 alerts"),
+    ("pause", "mute alerts: /pause, /pause 2h"),
+    ("resume", "unmute alerts"),
+    ("forget", "delete everything I store about you"),
+    ("cancel", "leave the current step"),
+)
+ADMIN_COMMAND = ("admin", "operator overview (admins only)")
+
+
+# --- start, help, fallbacks -----------------------------------------------------------------
+
+def help_text(is_admin: bool = False) -> str:
+    commands = COMMANDS + ((ADMIN_COMMAND,) if is_admin else ())
+    lines = ["<b>perpwatch</b> watches CoinGlass derivatives data for your coins and alerts you "
+             "here when the market gets dangerous.", ""]
+    lines += [f"/{name} — {esc(about)}" for name, about in commands]
+    lines += ["", "Thresholds: /list shows them, /set changes them. " + NFA]
+    return "\n".join(lines)
+
+
+def start_text(user: User, coins: list[str], created: bool, default_interval: int) -> str:
+    hello = "👋 Welcome to <b>perpwatch</b>." if created else "👋 Welcome back."
+    if user.key_state != "valid":
+        step = ("Your saved key was rejected by CoinGlass — send a new one with /setkey."
+                if user.key_state == "rejected" else
+                "First, your CoinGlass API key: send /setkey (get a key at coinglass.com → API; "
+                "any paid plan works).")
+        if coins:
+            step += f"\nYou already watch {esc(', '.join(coins))}."
+        return f"{hello}\n{step}"
+    if not coins:
+        return f"{hello}\nYour key is set. Next: pick coins, e.g. /subscribe BTC (or /subscribe for buttons)."
+    paused = " Alerts are paused (/resume)." if user.paused else ""
+    return (f"{hello}\nWatching {esc(', '.join(coins))} every "
+            f"{interval(user.interval_seconds or default_interval)} on your "
+            f"{(user.effective_plan or Plan.HOBBYIST).title} plan.{paused}\n"
+            "/list shows your settings, /snapshot ETH the market now.")
+
+
+GROUP_ONLY = ("I keep settings in private chats only. Open a private chat with me and send /start "
+              "— in groups I answer /start and /help.")
+UNKNOWN_TEXT = "I only understand commands. /help lists them — or try /snapshot BTC."
+NOTHING_TO_CANCEL = "Nothing to cancel. /help lists what I can do."
+ERROR_TEXT = "⚠️ Something went wrong on my side; nothing was changed. Please try again."
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know {esc(command[:64])} — /help lists what I can do."
+
+
+# --- keys and plans -------------------------------------------------------------------------
+
+SETKEY_PROMPT = ("Send me your CoinGlass API key as the next message (coinglass.com → API). "
+                 "I delete that message right away and store the key encrypted. /cancel to stop.")
+SETKEY_CANCELLED = "Cancelled — no key was saved."
+SETKEY_CHECKING = "🔐 I deleted your message with the key. Checking it with CoinGlass…"
+SETKEY_NOT_DELETED = ("🔐 I could not delete your message with the key — please delete it "
+                      "yourself. Checking it with CoinGlass…")
+SETKEY_MALFORMED = ("That doesn't look like a CoinGlass API key (one word, letters and digits). "
+                    "Nothing was saved. Copy it from coinglass.com → API and send /setkey again.")
+SETKEY_GROUP = ("🔐 I deleted that message: never paste an API key in a group. Open a private "
+                "chat with me and send /setkey there.")
+SETKEY_GROUP_NOT_DELETED = ("⚠️ Never paste an API key in a group — please delete that message "
+                            "and revoke the key at coinglass.com. Send /setkey in a private chat "
+                            "with me instead.")
+SETKEY_INVALID = ("❌ CoinGlass rejected that key (invalid or revoked). Nothing was saved. "
+                  "Check it at coinglass.com → API and send /setkey again.")
+SETKEY_LAPSED = ("⚠️ CoinGlass knows that key, but its subscription is not active (expired or "
+                 "no plan). Nothing was saved. Renew at coinglass.com/pricing, then /setkey again.")
+
+
+def setkey_unreachable(reason: str) -> str:
+    return (f"⏳ I couldn't reach CoinGlass to check the key ({esc(reason)}). Nothing was saved "
+            "— please send /setkey again in a few minutes.")
+
+
+def setkey_saved(detection: PlanDetection, coins: list[str], interval_seconds: int,
+                 raised_to: int | None) -> str:
+    lines = [f"✅ Key saved, encrypted. Plan: <b>{detection.plan.title}</b> — "
+             f"{detection.per_minute} requests/min."]
+    if coins:
+        lines.append(f"Watching {esc(', '.join(coins))} every {interval(interval_seconds)}.")
+        if raised_to:
+            lines.append(budget_note(detection.plan, detection.per_minute, raised_to))
+    else:
+        lines.append("Next: /subscribe BTC (or /subscribe for buttons).")
+    return "\n".join(lines)
+
+
+def budget_note(plan: Plan, per_minute: int, raised_to: int) -> str:
+    return (f"⏱ Your {plan.title} plan allows {per_minute} requests/min, so I poll every "
+            f"{interval(raised_to)} to stay within it.")
+
+
+def plan_text(user: User) -> str:
+    plan = user.effective_plan
+    if plan is None:
+        return ("No plan yet: /setkey detects it from your key. Plans: "
+                + ", ".join(p.title for p in Plan) + ".\n" + plans_overview())
+    info = PLAN_INFO[plan]
+    limit = user.plan_limit or info.per_minute
+    source = "set by you with /plan" if user.plan_override else "detected from your key"
+    lines = [f"Plan: <b>{plan.title}</b> ({source}) — {limit} requests/min, history from "
+             f"{info.min_interval} candles."]
+    unlocked = [a for p in Plan if p <= plan for a in PLAN_INFO[p].adds]
+    lines.append("Your snapshot has: " + esc("; ".join(unlocked)) + ".")
+    nxt = plan.next()
+    if nxt:
+        lines.append(f"{nxt.title} would add: " + esc("; ".join(PLAN_INFO[nxt].adds)) + ".")
+    lines.append("Override with /plan NAME (" + ", ".join(p.name.lower() for p in Plan)
+                 + "), or /plan auto to trust detection again.")
+    return "\n".join(lines)
+
+
+def plans_overview() -> str:
+    return "\n".join(f"• <b>{p.title}</b> ({PLAN_INFO[p].per_minute}/min): "
+                     + esc("; ".join(PLAN_INFO[p].adds)) for p in Plan)
+
+
+def plan_names(given: str) -> str:
+    return (f"I don't know the plan {esc(given[:40])!s}. Valid names: "
+            + ", ".join(p.name.lower() for p in Plan) + ", or auto.")
+
+
+def plan_overridden(plan: Plan | None, user: User) -> str:
+    if plan is None:
+        detected = user.plan.title if user.plan else "unknown until /setkey"
+        return f"OK — back to the detected plan ({detected})."
+    return (f"OK — I'll treat your key as <b>{plan.title}</b>. If CoinGlass refuses an endpoint I "
+            "drop it and tell you once. /plan auto undoes this.")
+
+
+# --- coins ----------------------------------------------------------------------------------
+
+def subscribe_result(*, added: list[str], already: list[str], unknown: Mapping[str, list[str]],
+                     malformed: list[str], has_key: bool, unchecked: bool,
+                     raised: tuple[Plan, int, int] | None, total: int,
+                     limit_hit: list[str] | None = None) -> str:
+    lines = []
+    if added:
+        lines.append(f"✅ Watching {esc(', '.join(added))}.")
+    if already:
+        lines.append(f"Already watching {esc(', '.join(already))}.")
+    for coin, close in unknown.items():
+        hint = f" Did you mean {esc(', '.join(close))}?" if close else ""
+        lines.append(f"❓ Unknown coin {esc(coin)}: CoinGlass has no futures data for it.{hint}")
+    if malformed:
+        lines.append(f"Not a coin symbol: {esc(', '.join(t[:30] for t in malformed[:5]))}. "
+                     "Use symbols like BTC or ETH.")
+    if limit_hit:
+        lines.append(f"You can watch at most {total} coins; not added: {esc(', '.join(limit_hit))}.")
+    if added and not has_key:
+        lines.append("Alerts start after /setkey (your CoinGlass key).")
+    elif added and unchecked:
+        lines.append("(CoinGlass's coin list was unavailable, so I could not check the symbols.)")
+    if raised:
+        plan, per_minute, seconds = raised
+        lines.append(budget_note(plan, per_minute, seconds))
+    if not lines:
+        lines.append("Tell me which coins: /subscribe ETH, /subscribe eth sol or /subscribe $BTC,ETH.")
+    return "\n".join(lines)
+
+
+SUBSCRIBE_PICK = "Tap coins to watch them (or type /subscribe ETH SOL):"
+
+
+def unsubscribe_result(removed: list[str], not_watched: list[str], left: list[str]) -> str:
+    lines = []
+    if removed:
+        lines.append(f"Stopped watching {esc(', '.join(removed))}.")
+    if not_watched:
+        lines.append(f"You weren't watching {esc(', '.join(not_watched))}.")
+    lines.append(f"Now watching: {esc(', '.join(left))}." if left else
+                 "You watch no coins now — /subscribe BTC to start again.")
+    return "\n".join(lines)
+
+
+UNSUBSCRIBE_USAGE = "Which coins? /unsubscribe ETH, /unsubscribe eth sol, or /unsubscribe all."
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
+              per_coin: Mapping[str, Mapping[str, float]], disabled: set[str],
+              interval_seconds: int, now: float) -> str:
+    plan = user.effective_plan
+    key = {"valid": "set", "rejected": "rejected — /setkey", "none": "not set — /setkey"}
+    lines = [f"<b>Plan</b>: {plan.title if plan else 'unknown'} · key {key[user.key_state]}",
+             f"<b>Interval</b>: every {interval(interval_seconds)}",
+             f"<b>Alerts</b>: {pause_state(user, now)}",
+             f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none — /subscribe BTC'}",
+             "", "<b>Thresholds</b> (/set NAME VALUE):"]
+    values = ThresholdSet.resolve(user_wide).values
+    for spec in visible_specs(plan or Plan.HOBBYIST):
+        mark = "" if spec.name not in user_wide else " ✎"
+        line = f"• <code>{spec.name}</code> = {esc(format_value(spec.name, values[spec.name]))}"
+        line += f" <i>{esc(spec.unit)}</i>{mark}"
+        overrides = [f"{c} {format_value(spec.name, v[spec.name])}" for c, v in per_coin.items()
+                     if spec.name in v and c in coins]
+        if overrides:
+            line += " · per coin: " + esc(", ".join(overrides))
+        lines.append(line)
+    off = [SIGNAL_INFO[s].name for s in sorted(disabled) if s in SIGNAL_INFO]
+    if off:
+        lines.append("")
+        lines.append("Signals off: " + esc(", ".join(off)) + " (/settings)")
+    lines.append("✎ = changed by you. Per coin: /set SOL oi_change 8.")
+    return "\n".join(lines)
+
+
+def set_usage() -> str:
+    return ("Usage: /set NAME VALUE, /set SYM NAME VALUE for one coin, VALUE <code>default</code> "
+            "resets.\nNames: " + ", ".join(f"<code>{n}</code>" for n in SPECS))
+
+
+def unknown_threshold(name: str, plan: Plan) -> str:
+    names = ", ".join(f"<code>{s.name}</code>" for s in visible_specs(plan))
+    return f"I don't know the threshold {esc(name[:40])}. Valid names: {names}."
+
+
+def threshold_needs_plan(name: str, plan: Plan, needed: Plan) -> str:
+    return (f"<code>{esc(name)}</code> tunes a signal that needs the {needed.title} plan; yours is "
+            f"{plan.title}. /plan shows what each plan unlocks.")
+
+
+def threshold_error(message: str) -> str:
+    return f"❌ {esc(message)}. Nothing changed."
+
+
+def threshold_set(name: str, value: float | None, coin: str | None) -> str:
+    scope = f" for {esc(coin)}" if coin else ""
+    if value is None:
+        return f"✅ <code>{name}</code>{scope} is back to its default ({esc(format_value(name, SPECS[name].default))})."
+    return f"✅ <code>{name}</code>{scope} = {esc(format_value(name, value))} {esc(SPECS[name].unit)}."
+
+
+def coin_not_watched(coin: str) -> str:
+    return f"You don't watch {esc(coin)}. /subscribe {esc(coin)} first, then set its overrides."
+
+
+# --- settings menu --------------------------------------------------------------------------
+
+def settings_main(user: User, values: Mapping[str, float], disabled: set[str]) -> str:
+    plan = user.effective_plan or Plan.HOBBYIST
+    on = sum(1 for s in SIGNALS if s.min_plan <= plan and s.id not in disabled)
+    total = sum(1 for s in SIGNALS if s.min_plan <= plan)
+    return (f"⚙️ <b>Settings</b>\nSignals on: {on} of {total} · minimum level "
+            f"<b>{Level(int(values['min_level'])).name}</b>\nTap to change; every change is saved "
+            "at once.")
+
+
+def settings_signals(plan: Plan) -> str:
+    lines = ["<b>Signals</b> — tap to switch on (✅) or off (⛔):"]
+    lines += [f"• {esc(s.name)}: {esc(s.about)}" for s in SIGNALS if s.min_plan <= plan]
+    locked = [s for s in SIGNALS if s.min_plan > plan]
+    if locked:
+        lines.append("Higher plans add: " + esc(", ".join(f"{s.name} ({s.min_plan.title}+)"
+                                                          for s in locked)))
+    return "\n".join(lines)
+
+
+SETTINGS_THRESHOLDS = "<b>Thresholds</b> — tap one to adjust it:"
+SETTINGS_PRESETS = ("<b>Presets</b> set the core thresholds at once:\n"
+                    "• conservative: fewer, stronger alerts\n• balanced: the defaults\n"
+                    "• aggressive: earlier, more frequent alerts")
+SETTINGS_CLOSED = "Settings saved. /list shows them all."
+
+
+def settings_threshold(name: str, value: float, is_default: bool) -> str:
+    spec = SPECS[name]
+    default = "" if is_default else f" (default {esc(format_value(name, spec.default))})"
+    return (f"<code>{name}</code> = <b>{esc(format_value(name, value))}</b> {esc(spec.unit)}"
+            f"{default}\n{esc(spec.about)}")
+
+
+def preset_applied(name: str) -> str:
+    return f"Preset <b>{esc(name)}</b> applied."
+
+
+# --- market snapshot and alerts -------------------------------------------------------------
+
+def market_lines(s: Mapping[str, Any]) -> list[str]:
+    """The snapshot lines shared by /snapshot and alerts (only what the snapshot holds)."""
+    lines = []
+    if p := s.get("price"):
+        change = f" ({pct(p['change_pct'])} {p['window']})" if p.get("change_pct") is not None else ""
+        lines.append(f"Price {price(p['price'])}{change}")
+    if f := s.get("funding"):
+        lines.append(f"Funding {pct(f['average_8h_pct'], 4)}/8h <i>({esc(f['method'])})</i>")
+    if oi := s.get("open_interest"):
+        lines.append(f"OI {usd(oi['usd'])} ({pct(oi.get('change_1h'))} 1h, "
+                     f"{pct(oi.get('change_4h'))} 4h)")
+    if lq := s.get("liquidations"):
+        lines.append(f"Liquidations {lq['window']}: {usd(lq['long_usd'])} long / "
+                     f"{usd(lq['short_usd'])} short")
+    g, t = s.get(m.GLOBAL_LS), s.get(m.TOP_LS)
+    if g or t:
+        parts = []
+        if g:
+            parts.append(f"retail {g['long_pct']:.1f} % long")
+        if t:
+            parts.append(f"top traders {t['long_pct']:.1f} % long")
+        source = g or t
+        lines.append("L/S " + " vs ".join(parts)
+                     + f" <i>({esc(source['exchange'])}, {source['interval']})</i>")
+    if tk := s.get("taker"):
+        share = tk.get("buy_share_pct")
+        if share is not None:
+            lines.append(f"Taker flow {tk['window']}: {share:.0f} % buy / {100 - share:.0f} % sell")
+    if b := s.get("balances"):
+        lines.append(f"Exchange balances {pct(b.get('change_pct_1d'))} 1d "
+                     f"({b['exchanges']} exchanges)")
+    if d := s.get("dominance"):
+        change = f" ({d['change_24h']:+.2f} pts 24h)" if d.get("change_24h") is not None else ""
+        lines.append(f"BTC dominance {d['pct']:.2f} %{change}")
+    if nf := s.get("netflow"):
+        lines.append("Netflow " + ", ".join(f"{w} {usd(v)}" for w, v in nf.items()))
+    if cvd := s.get("cvd"):
+        lines.append(f"CVD last {cvd['interval']}: {usd(cvd['last_delta'])}")
+    if wh := s.get("whales"):
+        if wh.get("biggest"):
+            action, side, value = wh["biggest"]
+            lines.append(f"Hyperliquid whales 1h: {wh['moves']} moves, largest {action} "
+                         f"{side} {usd(value)}")
+        else:
+            lines.append("Hyperliquid whales 1h: none")
+    if walls := s.get("walls"):
+        lines.append("Walls: " + ", ".join(f"{side} {usd(size)} @ {price(at)}"
+                                           for side, at, size in walls))
+    if lo := s.get("liquidation_orders"):
+        lines.append(f"Liquidation orders 1h: {lo['count']}, largest {usd(lo['largest_usd'])}")
+    if cl := s.get("clusters"):
+        lines.append("Liq. clusters: " + ", ".join(f"{usd(size)} {side}s @ {price(at)}"
+                                                   for side, at, size in cl))
+    return lines
+
+
+def missing_line(s: Mapping[str, Any]) -> str | None:
+    missing = s.get("missing") or {}
+    if not missing:
+        return None
+    return "⚠️ Missing: " + esc("; ".join(f"{m.SECTION_TITLES.get(k, k)} ({v})"
+                                         for k, v in missing.items()))
+
+
+def signal_lines(signal: Signal, trigger: str | None = None) -> list[str]:
+    tag = f" <i>[{esc(trigger)}]</i>" if trigger else ""
+    mark = DIRECTION_MARK[signal.direction]
+    lines = [f"{LEVEL_EMOJI[signal.level]} <b>{esc(signal.title)}</b> {mark} "
+             f"{signal.direction.value}{tag}", esc(signal.text)]
+    confidence = f"Confidence {signal.confidence:.2f}"
+    if signal.modifiers:
+        confidence += " (" + esc(", ".join(mod.describe() for mod in signal.modifiers)) + ")"
+    lines.append(f"<i>{confidence}</i>")
+    return lines
+
+
+def regime_line(regime: RegimeReading | None) -> str | None:
+    if regime is None:
+        return None
+    return (f"Regime: <b>{regime.regime.value}</b> over {regime.window} "
+            f"(OI {pct(regime.oi_change_pct)}, price {pct(regime.price_change_pct)})")
+
+
+def snapshot_text(summary: Mapping[str, Any], signals: Iterable[Signal],
+                  regime: RegimeReading | None, unevaluated: Mapping[str, str],
+                  now: float) -> str:
+    signals = list(signals)
+    head = [f"📊 <b>{esc(summary['coin'])}</b> snapshot · {when(summary.get('data_time'), now)}"]
+    body = market_lines(summary) or ["CoinGlass sent no data for this coin."]
+    parts = head + body
+    if line := regime_line(regime):
+        parts.append(line)
+    if line := missing_line(summary):
+        parts.append(line)
+    parts.append("")
+    if signals:
+        parts.append(f"<b>Firing now ({len(signals)})</b>:")
+        for signal in sorted(signals, key=lambda x: -x.level):
+            parts += [""] + signal_lines(signal)
+    else:
+        parts.append("No signal fires right now with your thresholds.")
+    if summary.get("not_in_plan"):
+        parts.append("<i>Not in your plan: " + esc(", ".join(
+            m.SECTION_TITLES.get(x, x) for x in summary["not_in_plan"])) + " (/plan).</i>")
+    parts += ["", NFA]
+    return fit(parts)
+
+
+def alert_text(item: OutboxItem, now: float) -> str:
+    payload = item.payload
+    summary = payload.get("summary", {})
+    signals = [Signal.from_dict(d) for d in payload.get("signals", [])]
+    triggers = payload.get("triggers", {})
+    regime = RegimeReading.from_dict(payload["regime"]) if payload.get("regime") else None
+    level = Level(item.level) if item.level else max((s.level for s in signals), default=Level.LOW)
+    count = f"{len(signals)} signal{'s' if len(signals) != 1 else ''}"
+    parts = [f"{LEVEL_EMOJI[level]} <b>{esc(item.coin or '')} · {level.name}</b> · {count}"]
+    late = now - item.created_at
+    if late > 90:
+        parts.append(f"⏱ <i>Delivered {duration(late)} late (decided "
+                     f"{when(item.created_at, now)}).</i>")
+    parts += market_lines(summary)
+    parts.append("")
+    signal_parts: list[str] = []
+    for signal in signals:
+        signal_parts += signal_lines(signal, triggers.get(signal.id)) + [""]
+    tail = []
+    if line := regime_line(regime):
+        tail.append(line)
+    if line := missing_line(summary):
+        tail.append(line)
+    tail.append(f"Data as of {when(summary.get('data_time'), now)} · {NFA}")
+    text = "\n".join(parts + signal_parts + tail)
+    if len(text) <= 4096:
+        return text
+    # Too long: keep the header, signal titles and the footer; drop explanations.
+    short = []
+    for signal in signals:
+        short += signal_lines(signal, triggers.get(signal.id))[:1]
+    return fit(parts + short + [""] + tail[-1:])
+
+
+def notice_text(payload: Mapping[str, Any]) -> str:
+    notice = payload.get("notice")
+    if notice == "key_rejected":
+        return ("🔑 CoinGlass rejected your API key, so I paused your alerts. Send a new key with "
+                "/setkey to resume.")
+    if notice == "plan_lapsed":
+        return ("🔑 Your CoinGlass subscription is no longer active, so I paused your alerts. "
+                "Renew at coinglass.com/pricing, then /setkey to resume.")
+    if notice == "key_unreadable":
+        return ("🔑 I can no longer read your stored key (the server's encryption key changed). "
+                "Please send it again with /setkey.")
+    if notice == "endpoints_refused":
+        sections = ", ".join(payload.get("sections") or ["some data"])
+        plans = " or ".join(payload.get("plans") or [])
+        needs = f" (needs {esc(plans)})" if plans else ""
+        return (f"ℹ️ CoinGlass refused {esc(sections)} for your key{needs}, so I stopped asking "
+                "for it; everything else keeps running. /plan shows what your plan includes.")
+    return "ℹ️ " + esc(payload.get("text", "Notice"))
+
+
+def render_outbox(item: OutboxItem, now: float) -> str:
+    return alert_text(item, now) if item.kind == "alert" else notice_text(item.payload)
+
+
+# --- status, history, pause -----------------------------------------------------------------
+
+def pause_state(user: User, now: float) -> str:
+    if not user.is_paused(now):
+        return "on"
+    if user.paused_until is None:
+        return "paused until /resume"
+    return f"paused until {when(user.paused_until, now)}"
+
+
+def status_text(user: User, *, now: float, used: int | None, coins: list[str],
+                interval_seconds: int, alerts_24h: int, pending: int) -> str:
+    if user.key_state == "valid":
+        key = "valid"
+    elif user.key_state == "rejected":
+        key = f"rejected at {when(user.key_state_at, now)} — /setkey"
+    else:
+        key = "not set — /setkey"
+    plan = user.effective_plan
+    limit = user.plan_limit or (PLAN_INFO[plan].per_minute if plan else None)
+    usage = f"{used if used is not None else 0}/{limit} in the last minute" if limit else "n/a"
+    if user.key_state != "valid" or not coins or user.is_paused(now):
+        next_poll = "not scheduled"
+    else:
+        next_poll = when(user.next_poll_at, now) if user.next_poll_at else "now"
+    lines = [f"<b>Key</b>: {key}",
+             f"<b>Plan</b>: {plan.title if plan else 'unknown'}",
+             f"<b>CoinGlass requests</b>: {usage}",
+             f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none'} · every "
+             f"{interval(interval_seconds)} · alerts {pause_state(user, now)}",
+             f"<b>Last poll</b>: {when(user.last_poll_at, now)} · <b>next</b>: {next_poll}",
+             f"<b>Alerts sent in 24 h</b>: {alerts_24h}"
+             + (f" ({pending} waiting to be delivered)" if pending else "")]
+    if user.last_error:
+        lines.append(f"<b>Last error</b>: {esc(user.last_error)} ({when(user.last_error_at, now)})")
+    else:
+        lines.append("<b>Last error</b>: none")
+    return "\n".join(lines)
+
+
+def history_text(items: list[OutboxItem], now: float) -> str:
+    if not items:
+        return "No alerts yet. They appear here once a signal fires for your coins."
+    lines = ["<b>Your last alerts</b>:"]
+    for item in items:
+        level = Level(item.level) if item.level else Level.LOW
+        titles = ", ".join(s.get("title", s.get("id", "")) for s in item.payload.get("signals", []))
+        state = "" if item.status == "sent" else f" <i>({item.status})</i>"
+        lines.append(f"{LEVEL_EMOJI[level]} {when(item.created_at, now)} · "
+                     f"<b>{esc(item.coin or '')}</b> {level.name}{state} — {esc(titles)}")
+    return fit(lines)
+
+
+PAUSE_USAGE = "Usage: /pause, /pause 30m, /pause 2h or /pause 1d (at most 30 days)."
+
+
+def paused(until: float | None, now: float) -> str:
+    if until is None:
+        return "🔕 Alerts paused until you send /resume. Polling stops meanwhile."
+    return f"🔕 Alerts paused for {duration(until - now)}, until {when(until, now)}. /resume to undo."
+
+
+def resumed(was_paused: bool) -> str:
+    return ("🔔 Alerts resumed. Signals that started while you were away will alert as new."
+            if was_paused else "Alerts were not paused — you're all set.")
+
+
+# --- forget ---------------------------------------------------------------------------------
+
+FORGET_CONFIRM = ("Delete everything I store about you — key, coins, thresholds and alert "
+                  "history? This cannot be undone.")
+FORGET_DONE = "🗑 Done: I deleted your key, coins, thresholds and history. /start to begin again."
+FORGET_KEPT = "Nothing was deleted."
+
+
+# --- admin ----------------------------------------------------------------------------------
+
+def admin_text(overview: Mapping[str, int], counters: Mapping[str, int], *, version: str,
+               uptime: float, polls_running: int) -> str:
+    return "\n".join([
+        f"<b>perpwatch {esc(version)}</b> · up {duration(uptime)}",
+        f"Users: {overview['users']} ({overview['active_users']} active) · "
+        f"subscribers polling: {overview['subscribers']}",
+        f"Last 24 h: {counters.get('polls', 0)} polls, {counters.get('alerts_decided', 0)} alerts "
+        f"decided, {counters.get('alerts_sent', 0)} sent, "
+        f"{counters.get('coinglass_requests', 0)} CoinGlass requests",
+        f"Errors 24 h: {counters.get('poll_errors', 0)} polls with CoinGlass errors, "
+        f"{counters.get('keys_rejected', 0)} keys rejected, "
+        f"{counters.get('send_errors', 0)} send errors, {counters.get('blocked', 0)} users blocked us",
+        f"Now: {polls_running} polls running, {overview['pending_alerts']} alerts waiting",
+    ])
