@@ -68,6 +68,13 @@ def build_application(
             owns_http=http_client is None,
         )
         app.bot_data[SERVICES_KEY] = svc
+
+        def deliver_now(outcome) -> None:
+            # A poll that queued something: send it now rather than at the next job tick.
+            if outcome.queued:
+                app.create_task(svc.sender.drain(app.bot), name="deliver-now")
+
+        svc.scheduler.on_done = deliver_now
         await _publish_commands(app, settings)
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)

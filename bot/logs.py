@@ -1,8 +1,10 @@
 """One-line logs with no secrets.
 
-httpx logs every request URL at INFO, and Telegram URLs contain the bot token, so httpx and
-its transport log only warnings. A filter also replaces any configured secret that reaches a
-log record with ``[redacted]``.
+Some libraries log secrets at their chattier levels: httpx logs every request URL at INFO, and
+Telegram URLs contain the bot token; python-telegram-bot logs whole updates at DEBUG, and an
+update can hold a user's API key before /setkey deletes it. Those loggers are therefore held
+at INFO or WARNING even when LOG_LEVEL=DEBUG. A filter also replaces any configured secret
+that still reaches a record with ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import logging
 from typing import Iterable
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_FLOOR = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING,
+               "apscheduler": logging.WARNING, "aiohttp.access": logging.WARNING,
+               # logs every RetryAfter as an ERROR; bot/sender.py handles (and counts) them
+               "telegram.ext.AIORateLimiter": logging.CRITICAL}
 
 
 class RedactSecrets(logging.Filter):
@@ -29,11 +35,14 @@ class RedactSecrets(logging.Filter):
 
 
 def setup_logging(level: str = "INFO", secrets: Iterable[str | None] = ()) -> None:
+    """Log one line per record to stderr; calling it again replaces only its own handler."""
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_perpwatch", False)]
     handler = logging.StreamHandler()
+    handler._perpwatch = True
     handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
     handler.addFilter(RedactSecrets(secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, floor in QUIET_FLOOR.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))

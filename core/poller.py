@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from core.alerts import decide
-from core.coinglass.errors import AuthError, NoActivePlan
+from core.coinglass.errors import NoActivePlan
 from core.market import SECTION_TITLES
 from core.plans import PLAN_INFO, Plan, min_plan_for
 from core.signals.catalog import SIGNAL_INFO
@@ -42,7 +42,8 @@ NOTICE_ENDPOINTS_REFUSED = "endpoints_refused"
 @dataclass
 class PollOutcome:
     user_id: int
-    alerts: int = 0
+    alerts: int = 0               # alert messages queued
+    queued: int = 0               # outbox rows queued (alerts and notices)
     requests: int = 0
     error: str | None = None
     key_rejected: bool = False
@@ -69,8 +70,10 @@ class Poller:
         now = self.clock()
         coins = self.repo.coins(user.id)
         interval = effective_interval(user, self.default_interval, len(coins))
-        scheduled = user.next_poll_at or now
-        next_at = max(now + 1.0, scheduled + interval)
+        # Keep the user's phase in the interval; after a late poll, start a new phase from now.
+        next_at = (user.next_poll_at or now) + interval
+        if next_at <= now:
+            next_at = now + interval
         write = PollWrite(user_changes={"last_poll_at": now, "next_poll_at": next_at})
         try:
             api_key = self.repo.api_key(user.id)
@@ -92,10 +95,14 @@ class Poller:
         self.repo.count("polls")
         self.repo.count("coinglass_requests", batch.requests)
 
-        if batch.auth_error is not None:
-            notice = (NOTICE_PLAN_LAPSED if isinstance(batch.auth_error, NoActivePlan)
-                      else NOTICE_KEY_REJECTED)
-            self._key_failed(user, write, notice, str(batch.auth_error), outcome)
+        lapsed = any(min_plan_for(path) == Plan.HOBBYIST for path in batch.refused)
+        if batch.auth_error is not None or lapsed:
+            # "Upgrade plan" on an endpoint every plan has means there is no plan at all.
+            if lapsed or isinstance(batch.auth_error, NoActivePlan):
+                notice, reason = NOTICE_PLAN_LAPSED, "the CoinGlass subscription is not active"
+            else:
+                notice, reason = NOTICE_KEY_REJECTED, str(batch.auth_error)
+            self._key_failed(user, write, notice, reason, outcome)
             self.repo.commit_poll(user.id, write)
             return outcome
 
@@ -125,7 +132,10 @@ class Poller:
                 cooldown_seconds=lambda level: thresholds.cooldown_minutes(level) * 60.0,
                 now=now,
             )
-            write.cleared.append((coin, [s.id for s in evaluation.signals]))
+            # Signals that could not be evaluated (data missing) keep their state, so an
+            # outage does not make a still-active signal look new when the data returns.
+            keep = [s.id for s in evaluation.signals] + list(evaluation.unevaluated)
+            write.cleared.append((coin, keep))
             write.states.extend((coin, sid, state) for sid, state in decision.states.items())
             if decision.alert:
                 write.alerts.append({
@@ -139,7 +149,8 @@ class Poller:
                         "unevaluated": dict(evaluation.unevaluated),
                     },
                 })
-        outcome.alerts = len(write.alerts)
+        outcome.alerts = sum(1 for row in write.alerts if row["kind"] == "alert")
+        outcome.queued = len(write.alerts)
         self.repo.commit_poll(user.id, write)
         if outcome.alerts:
             self.repo.count("alerts_decided", outcome.alerts)
@@ -156,6 +167,7 @@ class Poller:
         if notice not in user.notices:
             write.user_changes["notices"] = user.notices | {notice}
             write.alerts.append({"kind": "notice", "payload": {"notice": notice}})
+            outcome.queued += 1
         self.repo.count("keys_rejected")
 
     def _note_refusals(self, user: User, refused: set[str], write: PollWrite) -> None:

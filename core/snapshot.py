@@ -106,9 +106,10 @@ class _Poll:
     """Memo, concurrency bound and outcome of one build."""
 
     def __init__(self, builder: SnapshotBuilder, api_key: str, plan: Plan, per_minute: int,
-                 concurrency: int):
+                 concurrency: int, coins: list[str]):
         self.builder = builder
         self.api_key = api_key
+        self.coins = frozenset(c.upper() for c in coins)
         self.plan = plan
         self.per_minute = per_minute
         self.semaphore = asyncio.Semaphore(concurrency)
@@ -171,7 +172,7 @@ class SnapshotBuilder:
                     per_minute: int | None = None) -> SnapshotBatch:
         """Snapshots of ``coins`` with ``api_key``; never raises CoinGlassError."""
         poll = _Poll(self, api_key, plan, per_minute or PLAN_INFO[plan].per_minute,
-                     self.concurrency_per_key)
+                     self.concurrency_per_key, coins)
         try:
             results = await asyncio.gather(*(self._coin(poll, coin, disabled) for coin in coins))
         finally:
@@ -246,7 +247,7 @@ class SnapshotBuilder:
                                        pair_of(coin), window, 3, exchange=WATCH_EXCHANGE)
 
     async def _funding(self, poll: _Poll, coin: str) -> m.FundingSection:
-        rates = await self._get(poll, "funding_rates", paths.FUNDING_EXCHANGE_LIST)
+        rates = await self._get(poll, "funding_rates", paths.FUNDING_EXCHANGE_LIST, poll.coins)
         venues = rates.get(coin.upper()) or []
         if not venues:
             raise _NoData(f"no funding rates for {coin}")

@@ -8,6 +8,7 @@ exception message, and the client's repr does not hold it. Failures raise the tr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -26,21 +27,25 @@ from core.coinglass.models import (
     RateHeaders, RatioPoint, Subscription, TakerList, TakerPoint, WhaleAlert,
 )
 from core.coinglass.ratelimit import LimiterRegistry
+from core.coinglass.transport import AiohttpTransport
 from core.config import DEFAULT_COINGLASS_BASE_URL
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 DEFAULT_EXCHANGES = ("Binance", "OKX", "Bybit")
+# Requests wait for a connection on our own gate rather than queueing inside the HTTP pool;
+# a handful of keep-alive connections served CoinGlass fastest (BENCHMARKS.md).
+MAX_IN_FLIGHT = 8
 
 
 def make_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                     max_connections: int = 100) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` production uses: explicit timeouts and a bounded pool."""
+                     max_connections: int = MAX_IN_FLIGHT) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` production uses: explicit timeouts, a bounded keep-alive
+    pool, and the aiohttp transport (see ``core/coinglass/transport.py``)."""
     return httpx.AsyncClient(
         timeout=timeout,
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        transport=AiohttpTransport(max_connections=max_connections),
         headers={"accept": "application/json", "user-agent": "perpwatch"},
     )
 
@@ -87,10 +92,12 @@ class CoinGlassClient:
         *,
         limiters: LimiterRegistry | None = None,
         timeout: httpx.Timeout | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ):
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._gate = asyncio.Semaphore(max_in_flight)
         self.limiters = limiters if limiters is not None else LimiterRegistry()
 
     def __repr__(self) -> str:
@@ -106,7 +113,8 @@ class CoinGlassClient:
         """
         limiter = self.limiters.for_key(api_key, per_minute)
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        async with limiter.slot():
+        async with limiter.slot() as stamp, self._gate:
+            stamp.touch()           # the request leaves now, not when its slot was granted
             try:
                 kwargs = {"timeout": self._timeout} if self._timeout is not None else {}
                 response = await self._http.get(
@@ -177,11 +185,11 @@ class CoinGlassClient:
 
     # --- snapshot endpoints (every plan) ----------------------------------------------------
 
-    async def funding_rates(self, api_key: str, *,
+    async def funding_rates(self, api_key: str, coins: frozenset[str] | None = None, *,
                             per_minute: int | None = None) -> dict[str, list[FundingVenue]]:
-        """Every coin's funding per venue (one call covers all coins; §8.1)."""
+        """Funding per venue of ``coins`` (all when None): one call covers every coin (§8.1)."""
         data = await self._data(api_key, paths.FUNDING_EXCHANGE_LIST, None, per_minute)
-        return parse.funding_exchange_list(data, paths.FUNDING_EXCHANGE_LIST)
+        return parse.funding_exchange_list(data, paths.FUNDING_EXCHANGE_LIST, coins)
 
     async def open_interest(self, api_key: str, coin: str, *,
                             per_minute: int | None = None) -> OpenInterestList:

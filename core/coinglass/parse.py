@@ -126,12 +126,17 @@ def symbols(data: Any, endpoint: str) -> list[str]:
 
 # --- funding --------------------------------------------------------------------------------
 
-def funding_exchange_list(data: Any, endpoint: str) -> dict[str, list[FundingVenue]]:
-    """Every coin's venues with a known funding rate, keyed by upper-case symbol."""
+def funding_exchange_list(data: Any, endpoint: str,
+                          coins: frozenset[str] | None = None) -> dict[str, list[FundingVenue]]:
+    """Each coin's venues with a known funding rate, keyed by upper-case symbol.
+
+    The list holds every coin CoinGlass tracks (925 in a Nov-2025 capture); ``coins`` limits
+    the parsing to the ones asked for.
+    """
     result: dict[str, list[FundingVenue]] = {}
     for row in rows(data, endpoint):
         symbol = text(row.get("symbol"))
-        if not symbol:
+        if not symbol or (coins is not None and symbol.upper() not in coins):
             continue
         venues: list[FundingVenue] = []
         for margin, key in (("stablecoin", "stablecoin_margin_list"),

@@ -36,10 +36,17 @@ def key_fingerprint(api_key: str) -> str:
 
 
 class _Stamp:
-    __slots__ = ("at",)
+    """When a slot's request counts: its send time in flight, its completion time after."""
 
-    def __init__(self, at: float):
+    __slots__ = ("at", "_clock")
+
+    def __init__(self, at: float, clock: Callable[[], float]):
         self.at = at
+        self._clock = clock
+
+    def touch(self) -> None:
+        """Move the stamp to now (later is always the cautious direction)."""
+        self.at = max(self.at, self._clock())
 
 
 class KeyLimiter:
@@ -88,7 +95,7 @@ class KeyLimiter:
             now = self._clock()
             wait = self._wait_time(now)
             if wait <= 0:
-                stamp = _Stamp(now)
+                stamp = _Stamp(now, self._clock)
                 self._stamps.append(stamp)
                 self.total_sent += 1
                 return stamp
@@ -100,13 +107,17 @@ class KeyLimiter:
                 pass
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one request's slot: wait for room, then stamp completion on exit."""
+    async def slot(self) -> AsyncIterator[_Stamp]:
+        """Hold one request's slot: wait for room, then stamp completion on exit.
+
+        A caller that waits again before sending (for a connection) calls ``touch()`` on the
+        yielded stamp right before the request leaves.
+        """
         stamp = await self._acquire()
         try:
-            yield
+            yield stamp
         finally:
-            stamp.at = max(stamp.at, self._clock())
+            stamp.touch()
 
     def observe(self, max_limit: int | None, used: int | None) -> None:
         """Fold in CoinGlass's own view of this key from the response headers."""
@@ -118,7 +129,7 @@ class KeyLimiter:
             self._prune(now)
             missing = min(used, self.per_minute) - len(self._stamps)
             if missing > 0:
-                self._stamps.extend(_Stamp(now) for _ in range(missing))
+                self._stamps.extend(_Stamp(now, self._clock) for _ in range(missing))
 
     def rate_limited(self, retry_after: float | None = None) -> float:
         """Block the key after a 429; returns the back-off in seconds."""

@@ -339,6 +339,10 @@ class TelegramSim:
             deliver=deliver,
         )
 
+    def clear_faults(self) -> None:
+        """Drop every error queued with :meth:`fail_next` (flood limits stay as set)."""
+        self.state.faults.clear()
+
     def reset(self) -> None:
         self.state.reset()
 

@@ -1,0 +1,159 @@
+"""The offline demo (SPEC §9): the real bot between a CoinGlass and a Telegram simulator.
+
+Both simulators run in this process on 127.0.0.1; the bot is the same Application production
+runs, configured through the same settings. The terminal plays the user's chat: what you type
+is sent as your Telegram message, and the bot's replies and alerts are printed. With no
+terminal on stdin it plays a short scripted tour and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bot.app import build_application, running
+from bot.logs import setup_logging
+from core.config import Settings
+from sim.coinglass import CoinGlassSim
+from sim.telegram import BotMessage, TelegramSim
+
+DEMO_USER = 1001
+DEMO_KEY = "demo-professional-key-0000000001"
+DEMO_INTERVAL = 2
+SCENARIOS = ("cascade", "squeeze", "top", "calm")
+
+BANNER = """\
+perpwatch offline demo — a simulated CoinGlass and a simulated Telegram, both on 127.0.0.1.
+Type what you would send the bot, e.g. /start, /setkey {key}, /subscribe ETH, /snapshot ETH.
+Move the market with !cascade ETH, !squeeze BTC, !top SOL or !calm ETH; press a button with
+!press N (its number as printed); quit with !quit or Ctrl-D."""
+
+TOUR = ("/start", f"/setkey {DEMO_KEY}", "/subscribe ETH", "/snapshot ETH")
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+class Chat:
+    """Prints the bot's messages in the demo user's chat, as a chat app would show them."""
+
+    def __init__(self, tg: TelegramSim):
+        self.tg = tg
+        self.buttons: list[tuple[int, str]] = []      # (message id, callback data) by number
+
+    def show(self, message: BotMessage) -> None:
+        if message.chat_id != DEMO_USER or message.deleted:
+            return
+        label = "bot (edited)" if message.edited else "bot"
+        body = textwrap.indent(message.text, "    ")
+        _print(f"\n{label} ›\n{body}")
+        for row in message.buttons:
+            shown = []
+            for text, data in row:
+                self.buttons.append((message.message_id, data))
+                shown.append(f"[{len(self.buttons)}: {text}]")
+            _print("    " + " ".join(shown))
+
+    def press(self, number: int) -> bool:
+        if not 1 <= number <= len(self.buttons):
+            return False
+        message_id, data = self.buttons[number - 1]
+        self.tg.user_presses(DEMO_USER, message_id, data)
+        return True
+
+
+async def _say(tg: TelegramSim, text: str) -> None:
+    _print(f"\nyou › {text}")
+    tg.user_sends(DEMO_USER, text, first_name="Demo")
+
+
+async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
+    for step in TOUR:
+        after = max((m.message_id for m in tg.messages(DEMO_USER)), default=0)
+        await _say(tg, step)
+        expect = "Key saved" if step.startswith("/setkey") else None
+        await tg.wait_for_message(DEMO_USER, expect, timeout=30, after=after)
+        await asyncio.sleep(0.5)
+    _print("\n— the market: ETH longs are crowded; price breaks down into a liquidation cascade —")
+    cg.market.scenario("cascade", "ETH")
+    await tg.wait_for_message(DEMO_USER, "ETH · HIGH", timeout=60)
+    await asyncio.sleep(0.5)
+    _print("\nThat is the alert a subscriber gets at 3 AM. Run `python -m bot --demo` in a "
+           "terminal to drive the bot yourself.")
+    return 0
+
+
+async def _interactive(tg: TelegramSim, cg: CoinGlassSim, chat: Chat) -> int:
+    _print(BANNER.format(key=DEMO_KEY))
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("!quit", "!exit", "!q"):
+            return 0
+        if line.startswith("!press"):
+            number = line.removeprefix("!press").strip()
+            if not (number.isdigit() and chat.press(int(number))):
+                _print("    (no such button)")
+            continue
+        if line.startswith("!"):
+            name, _, coin = line[1:].partition(" ")
+            coin = (coin.strip() or "ETH").upper()
+            if name in SCENARIOS and cg.market.has(coin):
+                cg.market.scenario(name, coin)
+                _print(f"    (market: {name} on {coin}; alerts follow within a few seconds "
+                       "if you watch it)")
+            else:
+                _print(f"    (scenarios: {', '.join(SCENARIOS)} followed by a coin)")
+            continue
+        await _say(tg, line)
+
+
+async def _demo(settings: Settings, interactive: bool) -> int:
+    cg = CoinGlassSim()
+    cg.add_key(DEMO_KEY, "professional")
+    tg = TelegramSim()
+    await cg.start()
+    await tg.start()
+    chat = Chat(tg)
+    tg.add_listener(chat.show)
+    try:
+        with tempfile.TemporaryDirectory(prefix="perpwatch-demo-") as folder:
+            demo_settings = replace(
+                settings, telegram_bot_token=tg.token, telegram_api_base_url=tg.base_url,
+                coinglass_base_url=cg.base_url, database_path=Path(folder) / "demo.db",
+                secret_key=Fernet.generate_key().decode(), poll_interval_seconds=DEMO_INTERVAL,
+                admin_user_ids=frozenset({DEMO_USER}),
+            )
+            async with running(build_application(demo_settings), poll_timeout=1):
+                if interactive:
+                    return await _interactive(tg, cg, chat)
+                return await _tour(tg, cg)
+    finally:
+        await tg.stop()
+        await cg.stop()
+
+
+def run_demo(settings: Settings) -> int:
+    """Run the demo: interactive on a terminal, the scripted tour otherwise."""
+    if settings.log_level != "DEBUG":
+        setup_logging("WARNING")                          # keep the chat readable
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    try:
+        return asyncio.run(_demo(settings, interactive))
+    except KeyboardInterrupt:
+        return 0
+    except TimeoutError as exc:
+        _print(f"demo: the bot did not answer in time ({exc})")
+        return 1

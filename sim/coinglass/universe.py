@@ -1,0 +1,180 @@
+"""The simulated market's fixed facts: coins, venues, their shares and instrument ids.
+
+Shares are taken from the recorded BTC bodies in ``coinglass-recorded/`` (Nov 2025) and rounded;
+smaller coins list on fewer venues, chosen deterministically from the coin name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Order and names as /api/futures/funding-rate/exchange-list sends them (18 + 8 entries, recorded).
+# The second value is ``funding_rate_interval`` in hours; None where CoinGlass sends null.
+FUNDING_STABLE_VENUES: tuple[tuple[str, int | None], ...] = (
+    ("Binance", 8), ("OKX", 8), ("Bybit", 8), ("KuCoin", None), ("dYdX", 1), ("MEXC", 8),
+    ("CoinEx", 8), ("Bitfinex", None), ("Kraken", 1), ("HTX", None), ("BingX", 8), ("Gate", 8),
+    ("Crypto.com", 1), ("Coinbase", 1), ("Hyperliquid", 1), ("Bitunix", None), ("Bitget", 8),
+    ("WhiteBIT", 8),
+)
+FUNDING_TOKEN_VENUES: tuple[tuple[str, int | None], ...] = (
+    ("Binance", 8), ("OKX", 8), ("Bitmex", None), ("Bybit", 8), ("Deribit", 8), ("CoinEx", 8),
+    ("Kraken", 1), ("HTX", None),
+)
+# Venues every coin is listed on; the others are dropped for some smaller coins.
+CORE_VENUES = frozenset({"Binance", "OKX", "Bybit", "Gate", "Bitget", "MEXC", "Hyperliquid"})
+# Venues that only list the two largest coins.
+MAJORS_ONLY = frozenset({"CME", "Deribit", "Coinbase", "Bitfinex", "Kraken", "Bitmex", "dYdX"})
+
+# (exchange, share of the coin's open interest, share of it that is coin-margined)
+OI_VENUES: tuple[tuple[str, float, float], ...] = (
+    ("CME", 0.2068, 0.0), ("Binance", 0.1864, 0.212), ("Bybit", 0.1056, 0.181),
+    ("MEXC", 0.0765, 0.011), ("Gate", 0.0703, 0.006), ("HTX", 0.0568, 0.012),
+    ("OKX", 0.0548, 0.326), ("Hyperliquid", 0.0442, 0.0), ("Deribit", 0.039, 1.0),
+    ("Bitget", 0.0336, 0.39), ("WhiteBIT", 0.0314, 0.0), ("BingX", 0.0307, 0.089),
+    ("Crypto.com", 0.0165, 0.0), ("Bitunix", 0.0134, 0.296), ("KuCoin", 0.0100, 0.134),
+    ("Bitfinex", 0.0098, 0.0), ("Bitmex", 0.0053, 0.959), ("Kraken", 0.0037, 0.113),
+    ("CoinEx", 0.0024, 0.147), ("Coinbase", 0.0023, 0.0), ("dYdX", 0.0006, 0.0),
+)
+# (exchange, share of taker volume, buy-ratio offset in points)
+TAKER_VENUES: tuple[tuple[str, float, float], ...] = (
+    ("Binance", 0.3019, -0.6), ("OKX", 0.1098, 0.4), ("Bybit", 0.1085, -0.3),
+    ("KuCoin", 0.0102, 0.9), ("Gate", 0.0982, -1.0), ("Bitget", 0.0474, -1.1),
+    ("WhiteBIT", 0.0293, 2.5), ("BingX", 0.0245, 1.2), ("MEXC", 0.0538, -0.2),
+    ("Bitunix", 0.0197, -0.4), ("Crypto.com", 0.0241, 0.5), ("Hyperliquid", 0.0601, -0.5),
+    ("dYdX", 0.0032, 0.6), ("Deribit", 0.0137, 0.5), ("Bitmex", 0.0056, -1.5),
+    ("Bitfinex", 0.0005, -0.3), ("CoinEx", 0.0035, -1.6), ("Kraken", 0.0042, 1.4),
+    ("Coinbase", 0.0754, 1.3), ("HTX", 0.0065, 1.3),
+)
+# (exchange, share of liquidations)
+LIQUIDATION_VENUES: tuple[tuple[str, float], ...] = (
+    ("Hyperliquid", 0.30), ("Bybit", 0.25), ("Binance", 0.20), ("OKX", 0.10), ("Gate", 0.06),
+    ("Bitmex", 0.03), ("HTX", 0.03), ("CoinEx", 0.02), ("Bitfinex", 0.01),
+)
+# (exchange, share of the coin's exchange balance), as in the recorded BTC balance list.
+BALANCE_VENUES: tuple[tuple[str, float], ...] = (
+    ("Coinbase", 0.2673), ("Binance", 0.2658), ("Bitfinex", 0.1887), ("Gemini", 0.0580),
+    ("OKX", 0.0569), ("Kraken", 0.0488), ("Bybit", 0.0337), ("bitFlyer", 0.0260),
+    ("Bitmex", 0.0228), ("Bithumb", 0.0142), ("Gate", 0.0100), ("Bitstamp", 0.0043),
+    ("Korbit", 0.0028), ("KuCoin", 0.0020), ("Coinone", 0.0020), ("Poloniex", 0.0012),
+    ("CoinEx", 0.0004), ("GOPAX", 0.0001), ("Bittrex", 0.0000004), ("FTX", 0.0000001),
+)
+
+SUPPORTED_EXCHANGES: tuple[str, ...] = (
+    "Binance", "OKX", "Bybit", "Gate", "Bitget", "HTX", "Hyperliquid", "KuCoin", "MEXC", "BingX",
+    "CME", "dYdX", "Deribit", "Bitmex", "Bitfinex", "Kraken", "CoinEx", "Coinbase", "Crypto.com",
+    "Bitunix", "WhiteBIT",
+)
+
+# USDT perpetual instrument ids per venue, as pairs-markets reports them (recorded for BTC).
+_PAIR_FORMATS: dict[str, str] = {
+    "Binance": "{c}USDT", "OKX": "{c}-USDT-SWAP", "Bybit": "{c}USDT", "Gate": "{c}_USDT",
+    "Bitget": "{c}USDT_UMCBL", "HTX": "{c}-USDT", "KuCoin": "{k}USDTM", "MEXC": "{c}_USDT",
+    "BingX": "{c}-USDT", "Hyperliquid": "{c}-USD",
+}
+PAIR_VENUES: tuple[str, ...] = tuple(_PAIR_FORMATS)
+
+
+@dataclass(frozen=True)
+class CoinProfile:
+    """Where a coin's calm baseline sits."""
+
+    symbol: str
+    price: float
+    open_interest_usd: float
+
+    @property
+    def size(self) -> float:
+        """The coin's size relative to BTC (by open interest); scales flows and events."""
+        return self.open_interest_usd / 67e9
+
+
+DEFAULT_COINS: tuple[CoinProfile, ...] = (
+    CoinProfile("BTC", 97_000.0, 67e9), CoinProfile("ETH", 3_200.0, 35e9),
+    CoinProfile("SOL", 140.0, 8e9), CoinProfile("XRP", 2.3, 4e9),
+    CoinProfile("DOGE", 0.32, 2.5e9), CoinProfile("BNB", 650.0, 1.0e9),
+    CoinProfile("ADA", 0.75, 0.8e9), CoinProfile("AVAX", 25.0, 0.5e9),
+    CoinProfile("LINK", 15.0, 0.7e9), CoinProfile("LTC", 95.0, 0.6e9),
+    CoinProfile("TON", 3.0, 0.25e9), CoinProfile("SUI", 3.2, 1.2e9),
+    CoinProfile("PEPE", 0.00001, 0.4e9), CoinProfile("1000PEPE", 0.01, 0.3e9),
+    CoinProfile("WIF", 0.9, 0.35e9), CoinProfile("ARB", 0.45, 0.3e9),
+    CoinProfile("OP", 0.8, 0.25e9), CoinProfile("APT", 5.5, 0.3e9),
+    CoinProfile("NEAR", 2.8, 0.35e9), CoinProfile("TRX", 0.24, 0.25e9),
+    CoinProfile("DOT", 4.2, 0.35e9), CoinProfile("BCH", 450.0, 0.6e9),
+    CoinProfile("HYPE", 38.0, 1.8e9), CoinProfile("42", 0.05, 0.01e9),
+)
+
+_QUOTES = ("USDT", "USDC", "USD", "BUSD")
+
+
+@lru_cache(maxsize=65536)
+def unit(*parts: object) -> float:
+    """A deterministic number in [0, 1) for ``parts`` (stable across runs and machines)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def spread(*parts: object) -> float:
+    """A deterministic number in [-1, 1)."""
+    return unit(*parts) * 2.0 - 1.0
+
+
+@lru_cache(maxsize=4096)
+def listed(coin: str, venue: str) -> bool:
+    """Whether ``venue`` lists a perpetual on ``coin``."""
+    if coin in ("BTC", "ETH"):
+        return True
+    if venue in MAJORS_ONLY:
+        return False
+    return venue in CORE_VENUES or unit(coin, venue, "listed") < 0.6
+
+
+def pair_id(coin: str, venue: str) -> str:
+    kucoin = "XBT" if coin == "BTC" else coin
+    return _PAIR_FORMATS.get(venue, "{c}USDT").format(c=coin, k=kucoin)
+
+
+def pair_label(venue: str) -> str:
+    """The ``symbol`` column of pairs-markets, e.g. ``BTC/USDT``."""
+    return "{c}/USD" if venue == "Hyperliquid" else "{c}/USDT"
+
+
+def coin_of_pair(symbol: str, coins: frozenset[str]) -> str | None:
+    """The coin a pair id like ``BTCUSDT``, ``BTC-USDT-SWAP`` or ``XBTUSDTM`` trades, if known."""
+    text = symbol.strip().upper()
+    for prefix in ("PF_",):
+        text = text.removeprefix(prefix)
+    for suffix in ("-SWAP", "_UMCBL", "_PERP", "PERP"):
+        text = text.removesuffix(suffix)
+    text = text.replace("-", "").replace("_", "").replace("/", "")
+    candidates = [text]
+    if text.endswith("M"):              # KuCoin's XBTUSDTM
+        candidates.append(text[:-1])
+    for cand in candidates:
+        for quote in _QUOTES:
+            if cand.endswith(quote) and len(cand) > len(quote):
+                base = cand[: -len(quote)]
+                base = "BTC" if base == "XBT" else base
+                if base in coins:
+                    return base
+    return None
+
+
+def canonical_exchange(name: str, known: tuple[str, ...] = SUPPORTED_EXCHANGES) -> str | None:
+    """The spelling in ``known`` of a case-insensitive ``name`` (``gate.io`` → ``Gate``)."""
+    wanted = name.strip().lower().removesuffix(".io")
+    for venue in known:
+        if venue.lower() == wanted:
+            return venue
+    return None
+
+
+def parse_exchange_list(text: str) -> frozenset[str] | None:
+    """The venues named in an ``exchange_list`` parameter; None means every venue (``ALL``)."""
+    names = [n for n in (part.strip() for part in text.split(",")) if n]
+    if any(n.upper() == "ALL" for n in names):
+        return None
+    found = {canonical_exchange(n, SUPPORTED_EXCHANGES + tuple(v for v, _ in BALANCE_VENUES))
+             for n in names}
+    return frozenset(v for v in found if v)

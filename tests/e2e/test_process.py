@@ -1,0 +1,106 @@
+"""``python -m bot`` as a real process against the simulators: clean SIGTERM, SIGKILL recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from tests.e2e.conftest import KEYS, USER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BotProcess:
+    """``python -m bot`` configured only through its documented environment variables."""
+
+    def __init__(self, tmp_path: Path, tg, cg, secret: str):
+        self.tmp = tmp_path
+        self.log = tmp_path / "bot.log"
+        self.db = tmp_path / "perpwatch.db"
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": tg.base_url,
+            "COINGLASS_BASE_URL": cg.base_url,
+            "DATABASE_PATH": str(self.db),
+            "PERPWATCH_SECRET_KEY": secret,
+            "POLL_INTERVAL_SECONDS": "1",
+        }
+        self.tg = tg
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        polls_before = len(self.tg.calls_to("getUpdates"))
+        with open(self.log, "a") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=self.tmp, env=self.env, stdout=log, stderr=log)
+        await self.tg.wait_until(lambda: len(self.tg.calls_to("getUpdates")) > polls_before,
+                                 timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def alerts(self, status: str | None = None) -> list[tuple]:
+        with sqlite3.connect(self.db) as conn:
+            query = "SELECT id, status FROM alerts WHERE kind = 'alert'"
+            rows = conn.execute(query).fetchall()
+        return [r for r in rows if status is None or r[1] == status]
+
+
+async def test_sigterm_stops_within_ten_seconds(tmp_path, tg, cg):
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    await bot.start()
+    before = len(tg.messages(USER))
+    tg.user_sends(USER, "/start")
+    await tg.wait_for_message(USER, "Welcome", timeout=15)
+    assert len(tg.messages(USER)) == before + 1
+    started = time.monotonic()
+    bot.proc.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(bot.proc.wait(), timeout=10)
+    assert time.monotonic() - started < 10
+    assert code == 0, bot.output()
+    output = bot.output()
+    assert "started: database" in output and "database closed" in output
+    assert "Traceback" not in output
+
+
+async def test_sigkill_during_a_poll_then_restart_delivers_once(tmp_path, tg, cg):
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    await bot.start()
+    tg.user_sends(USER, f"/setkey {KEYS['professional']}")
+    await tg.wait_for_message(USER, "Key saved", timeout=20)
+    tg.user_sends(USER, "/subscribe ETH")
+    await tg.wait_for_message(USER, "Watching ETH", timeout=15)
+
+    # Telegram fails every send: the decided alert stays in the outbox.
+    tg.fail_next("sendMessage", error_code=502, times=10_000)
+    cg.market.scenario("cascade", "ETH")
+    deadline = time.monotonic() + 20
+    while not bot.alerts("pending"):
+        assert time.monotonic() < deadline, bot.output()
+        await asyncio.sleep(0.1)
+    # Make the next poll hang in CoinGlass, and kill the bot in the middle of it.
+    cg.inject_fault("latency", seconds=30)
+    await tg.wait_until(lambda: cg.in_flight > 0, timeout=10)     # a poll is under way
+    bot.proc.kill()
+    await bot.proc.wait()
+    assert [m for m in tg.messages(USER) if "ETH · HIGH" in m.text] == []
+
+    cg.clear_faults()
+    tg.clear_faults()
+    await bot.start()
+    await tg.wait_for_message(USER, "ETH · HIGH", timeout=20)
+    await asyncio.sleep(3)           # several more polls: nothing repeats
+    delivered = [m for m in tg.messages(USER) if "ETH ·" in m.text and "signal" in m.text]
+    assert len(delivered) == 1
+    assert len(bot.alerts()) == 1 and len(bot.alerts("sent")) == 1
+    bot.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(bot.proc.wait(), timeout=10) == 0
