@@ -51,6 +51,11 @@ class CoinGlassProcess:
         async with httpx.AsyncClient(base_url=self.base_url) as http:
             return (await http.get("/_sim/stats")).json()
 
+    async def inject_latency(self, seconds: float) -> None:
+        """Answer every request ``seconds`` later, like a real network round trip."""
+        async with httpx.AsyncClient(base_url=self.base_url) as http:
+            await http.post("/_sim/faults", json={"kind": "latency", "seconds": seconds})
+
     async def reset_counters(self) -> None:
         async with httpx.AsyncClient(base_url=self.base_url) as http:
             await http.post("/_sim/reset-counters", json={})

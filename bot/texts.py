@@ -370,12 +370,22 @@ def market_lines(s: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def missing_line(s: Mapping[str, Any]) -> str | None:
+def gap_lines(s: Mapping[str, Any], unevaluated: Mapping[str, str]) -> list[str]:
+    """What could not be fetched, and which signals could not be evaluated for another reason
+    (data that arrived without the value a signal reads)."""
+    lines = []
     missing = s.get("missing") or {}
-    if not missing:
-        return None
-    return "⚠️ Missing: " + esc("; ".join(f"{m.SECTION_TITLES.get(k, k)} ({v})"
-                                         for k, v in missing.items()))
+    if missing:
+        lines.append("⚠️ Missing: " + esc("; ".join(f"{m.SECTION_TITLES.get(k, k)} ({v})"
+                                                   for k, v in missing.items())))
+    # The engine words a missing section as "no <title> (<reason>)": already said above.
+    other = {sid: why for sid, why in unevaluated.items()
+             if not any(f"({reason})" in why for reason in missing.values())}
+    if other:
+        lines.append("⚠️ Not evaluated: " + esc("; ".join(
+            f"{SIGNAL_INFO[sid].name if sid in SIGNAL_INFO else sid} — {why}"
+            for sid, why in other.items())))
+    return lines
 
 
 def signal_lines(signal: Signal, trigger: str | None = None) -> list[str]:
@@ -406,8 +416,7 @@ def snapshot_text(summary: Mapping[str, Any], signals: Iterable[Signal],
     parts = head + body
     if line := regime_line(regime):
         parts.append(line)
-    if line := missing_line(summary):
-        parts.append(line)
+    parts += gap_lines(summary, unevaluated)
     parts.append("")
     if signals:
         parts.append(f"<b>Firing now ({len(signals)})</b>:")
@@ -443,8 +452,7 @@ def alert_text(item: OutboxItem, now: float) -> str:
     tail = []
     if line := regime_line(regime):
         tail.append(line)
-    if line := missing_line(summary):
-        tail.append(line)
+    tail += gap_lines(summary, payload.get("unevaluated") or {})
     tail.append(f"Data as of {when(summary.get('data_time'), now)} · {NFA}")
     text = "\n".join(parts + signal_parts + tail)
     if len(text) <= 4096:

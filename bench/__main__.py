@@ -1,0 +1,17 @@
+"""``python -m bench`` (or ``make bench``): every benchmark in turn, each printing its figures."""
+
+from __future__ import annotations
+
+from bench import fanout, poll_cycle, signals
+
+
+def main() -> None:
+    signals.main([])
+    print()
+    poll_cycle.main([])
+    print()
+    fanout.main([])
+
+
+if __name__ == "__main__":
+    main()
