@@ -112,12 +112,12 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
-    # Group 0: the /setkey conversation, so the key message reaches nothing else.
-    for handler in apikey.handlers():
-        app.add_handler(handler, group=0)
+    # Group 0: the /setkey conversation alone; its steps stop further processing, so the
+    # message holding a key reaches nothing else.
+    app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
-    for module in (start, subscribe, thresholds, settings_menu, snapshot, status, forget, admin,
-                   fallback):
+    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, status, forget,
+                   admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)

@@ -20,8 +20,17 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
     await services(context).sender.drain(context.bot)
 
 
+async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep the database small: alert history 30 days, hourly counters 8 days."""
+    svc = services(context)
+    now = svc.clock()
+    svc.repo.prune(alerts_older_than=now - 30 * 86400, counters_older_than=now - 8 * 86400)
+
+
 def schedule(job_queue: JobQueue) -> None:
     job_queue.run_repeating(poll_tick, interval=TICK_SECONDS, first=0.2, name="poll",
                             job_kwargs=SINGLE)
     job_queue.run_repeating(deliver, interval=TICK_SECONDS, first=0.1, name="outbox",
+                            job_kwargs=SINGLE)
+    job_queue.run_repeating(housekeeping, interval=86400, first=60, name="housekeeping",
                             job_kwargs=SINGLE)

@@ -475,6 +475,12 @@ def notice_text(payload: Mapping[str, Any]) -> str:
     if notice == "key_unreadable":
         return ("🔑 I can no longer read your stored key (the server's encryption key changed). "
                 "Please send it again with /setkey.")
+    if notice == "plan_changed":
+        kept = (" You set your plan with /plan, so I keep using that; /plan auto follows "
+                "CoinGlass again.") if payload.get("overridden") else ""
+        return (f"ℹ️ CoinGlass now gives your key {payload.get('per_minute')} requests/min: "
+                f"that is the {esc(payload.get('plan', '?'))} plan, and I adjusted to it.{kept} "
+                "/plan shows what it includes.")
     if notice == "endpoints_refused":
         sections = ", ".join(payload.get("sections") or ["some data"])
         plans = " or ".join(payload.get("plans") or [])

@@ -21,7 +21,7 @@ from typing import Callable
 from core.alerts import decide
 from core.coinglass.errors import NoActivePlan
 from core.market import SECTION_TITLES
-from core.plans import PLAN_INFO, Plan, min_plan_for
+from core.plans import HISTORY_ENDPOINTS, PLAN_INFO, Plan, min_plan_for, plan_for_limit
 from core.signals.catalog import SIGNAL_INFO
 from core.signals.engine import evaluate
 from core.snapshot import SECTION_PATH, SnapshotBuilder, required_interval
@@ -37,6 +37,7 @@ NOTICE_KEY_REJECTED = "key_rejected"
 NOTICE_PLAN_LAPSED = "plan_lapsed"
 NOTICE_KEY_UNREADABLE = "key_unreadable"
 NOTICE_ENDPOINTS_REFUSED = "endpoints_refused"
+NOTICE_PLAN_CHANGED = "plan_changed"
 
 
 @dataclass
@@ -95,9 +96,11 @@ class Poller:
         self.repo.count("polls")
         self.repo.count("coinglass_requests", batch.requests)
 
-        lapsed = any(min_plan_for(path) == Plan.HOBBYIST for path in batch.refused)
+        # "Upgrade plan" from a snapshot endpoint that every plan has means no plan at all
+        # (history endpoints can refuse an interval on a plan that is otherwise fine).
+        lapsed = any(min_plan_for(path) == Plan.HOBBYIST and path not in HISTORY_ENDPOINTS
+                     for path in batch.refused)
         if batch.auth_error is not None or lapsed:
-            # "Upgrade plan" on an endpoint every plan has means there is no plan at all.
             if lapsed or isinstance(batch.auth_error, NoActivePlan):
                 notice, reason = NOTICE_PLAN_LAPSED, "the CoinGlass subscription is not active"
             else:
@@ -106,13 +109,16 @@ class Poller:
             self.repo.commit_poll(user.id, write)
             return outcome
 
+        self._note_plan_change(user, api_key, batch.answered, write)
         self._note_refusals(user, batch.refused, write)
         if batch.errors:
             outcome.error = batch.errors[0]
             self.repo.count("poll_errors")
             if batch.all_failed:
-                write.user_changes.update(last_error=f"CoinGlass unreachable: {batch.errors[0]}",
-                                          last_error_at=now)
+                error = f"CoinGlass unreachable ({batch.errors[0]})"
+            else:
+                error = f"CoinGlass failed {len(batch.errors)} request(s): {batch.errors[0]}"
+            write.user_changes.update(last_error=error, last_error_at=now)
         elif batch.rate_limited:
             write.user_changes.update(last_error="CoinGlass rate limit: backing off",
                                       last_error_at=now)
@@ -169,6 +175,24 @@ class Poller:
             write.alerts.append({"kind": "notice", "payload": {"notice": notice}})
             outcome.queued += 1
         self.repo.count("keys_rejected")
+
+    def _note_plan_change(self, user: User, api_key: str, answered: int,
+                          write: PollWrite) -> None:
+        """CoinGlass's API-KEY-MAX-LIMIT moved: the user changed plan. Follow it (unless they
+        set one with /plan) and say so; a bigger plan may answer what was refused before."""
+        limiter = self.builder.client.limiters.peek(api_key)
+        if not answered or limiter is None or not user.plan_limit:
+            return
+        limit = limiter.per_minute
+        if limit == user.plan_limit:
+            return
+        plan = plan_for_limit(limit)
+        write.user_changes.update(plan=plan, plan_limit=limit)
+        if user.plan is not None and plan > user.plan:
+            write.user_changes["disabled_endpoints"] = set()
+        write.alerts.append({"kind": "notice", "payload": {
+            "notice": NOTICE_PLAN_CHANGED, "plan": plan.title, "per_minute": limit,
+            "overridden": user.plan_override is not None}})
 
     def _note_refusals(self, user: User, refused: set[str], write: PollWrite) -> None:
         """Drop refused endpoints from the user's set and tell them once which data stops."""

@@ -95,11 +95,13 @@ class SnapshotBatch:
     auth_error: AuthError | None = None
     rate_limited: bool = False
     requests: int = 0                                   # requests actually sent
+    answered: int = 0                                   # ...of which CoinGlass answered with data
     errors: list[str] = field(default_factory=list)     # distinct failure descriptions
 
     @property
     def all_failed(self) -> bool:
-        return all(not s.present() for s in self.snapshots.values())
+        """Nothing sent in this poll was answered (CoinGlass down or unreachable)."""
+        return self.requests > 0 and self.answered == 0
 
 
 class _Poll:
@@ -148,6 +150,7 @@ class _Poll:
             except RateLimited:
                 self.batch.rate_limited = True
                 raise
+            self.batch.answered += 1
         if ttl is not None:
             cache[cache_key] = (time.monotonic() + ttl, result)
         return result

@@ -145,9 +145,11 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, texts.plan_overridden(chosen, svc.repo.get_user(user.id)))
 
 
-def handlers() -> list[BaseHandler]:
+def conversation() -> ConversationHandler:
+    """The /setkey conversation; registered in a group of its own so that the message
+    holding a key reaches no other handler."""
     private = filters.ChatType.PRIVATE
-    conversation = ConversationHandler(
+    return ConversationHandler(
         entry_points=[CommandHandler("setkey", setkey, filters=private)],
         states={WAITING_KEY: [MessageHandler(private & filters.TEXT & ~filters.COMMAND,
                                              receive_key)]},
@@ -157,8 +159,11 @@ def handlers() -> list[BaseHandler]:
         conversation_timeout=600,
         name="setkey",
     )
+
+
+def handlers() -> list[BaseHandler]:
+    private = filters.ChatType.PRIVATE
     return [
-        conversation,
         CommandHandler("setkey", in_group, filters=~private),
         CommandHandler("plan", plan, filters=private),
     ]

@@ -272,28 +272,30 @@ def ratio_points(data: Any, endpoint: str, prefix: str) -> list[RatioPoint]:
     return _sorted(result)
 
 
-def liquidation_points(data: Any, endpoint: str) -> list[LiquidationPoint]:
+def _two_value_points(data: Any, endpoint: str, make, first: tuple[str, ...],
+                      second: tuple[str, ...]) -> list:
+    """Rows of ``time`` plus two numbers, each read from the first of several names."""
     result = []
     for row in rows(data, endpoint):
         when = timestamp(row.get("time"))
-        long_usd = num(_first(row, "aggregated_long_liquidation_usd", "long_liquidation_usd"))
-        short_usd = num(_first(row, "aggregated_short_liquidation_usd", "short_liquidation_usd"))
-        if when is None or long_usd is None or short_usd is None:
-            continue
-        result.append(LiquidationPoint(when, long_usd, short_usd))
+        a, b = num(_first(row, *first)), num(_first(row, *second))
+        if when is not None and a is not None and b is not None:
+            result.append(make(when, a, b))
     return _sorted(result)
+
+
+def liquidation_points(data: Any, endpoint: str) -> list[LiquidationPoint]:
+    return _two_value_points(
+        data, endpoint, LiquidationPoint,
+        ("aggregated_long_liquidation_usd", "long_liquidation_usd"),
+        ("aggregated_short_liquidation_usd", "short_liquidation_usd"))
 
 
 def taker_points(data: Any, endpoint: str) -> list[TakerPoint]:
-    result = []
-    for row in rows(data, endpoint):
-        when = timestamp(row.get("time"))
-        buy = num(_first(row, "aggregated_buy_volume_usd", "taker_buy_volume_usd"))
-        sell = num(_first(row, "aggregated_sell_volume_usd", "taker_sell_volume_usd"))
-        if when is None or buy is None or sell is None:
-            continue
-        result.append(TakerPoint(when, buy, sell))
-    return _sorted(result)
+    return _two_value_points(
+        data, endpoint, TakerPoint,
+        ("aggregated_buy_volume_usd", "taker_buy_volume_usd"),
+        ("aggregated_sell_volume_usd", "taker_sell_volume_usd"))
 
 
 # --- balances, indices, flows ---------------------------------------------------------------

@@ -358,6 +358,16 @@ class Repository:
             "AND status = 'sent' AND sent_at >= ?", [user_id, since]))
         return rows[0]["n"]
 
+    def prune(self, *, alerts_older_than: float, counters_older_than: float) -> int:
+        """Drop delivered or failed alerts and hourly counters older than the given times."""
+        with self.db.atomic():
+            removed = self.db.execute(
+                "DELETE FROM alerts WHERE status != 'pending' AND created_at < ?",
+                [alerts_older_than]).rowcount
+            self.db.execute("DELETE FROM counters WHERE bucket < ?",
+                            [int(counters_older_than // 3600)])
+        return removed
+
     # --- counters (admin) -------------------------------------------------------------------
 
     def count(self, name: str, n: int = 1) -> None:

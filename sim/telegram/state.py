@@ -879,25 +879,17 @@ class TelegramState:
         chat, msg = self._editable(params)
         if msg.photo:
             raise bad_request("there is no text in the message to edit")
-        raw, plain, entities, mode = self._text(params)
-        markup = self._markup(params)
-        if plain == msg.text and tuple(entities) == msg.entities and markup == msg.reply_markup:
-            raise bad_request(_NOT_MODIFIED)
-        return self._edit(
-            msg,
-            html=raw,
-            text=plain,
-            entities=tuple(entities),
-            parse_mode=mode,
-            reply_markup=markup,
-            buttons=_inline_buttons(markup),
-        )
+        return self._edit_content(msg, params, self._text(params))
 
     def m_editMessageCaption(self, params: dict) -> dict:
         chat, msg = self._editable(params)
         if not msg.photo:
             raise bad_request("there is no caption in the message to edit")
-        raw, plain, entities, mode = self._caption(params)
+        return self._edit_content(msg, params, self._caption(params))
+
+    def _edit_content(self, msg: BotMessage, params: dict, content: tuple) -> dict:
+        """Replace a message's text (or caption) and markup, refusing a no-op like Telegram."""
+        raw, plain, entities, mode = content
         markup = self._markup(params)
         if plain == msg.text and tuple(entities) == msg.entities and markup == msg.reply_markup:
             raise bad_request(_NOT_MODIFIED)

@@ -196,3 +196,18 @@ def test_counters_sum_recent_buckets(repo, clock):
     clock.now += 3600 * 30
     repo.count("polls")
     assert repo.counters_since(clock.now - 86400) == {"polls": 1}
+
+
+def test_prune_keeps_pending_alerts_and_recent_history(repo, clock):
+    repo.ensure_user(1)
+    old_sent = repo.enqueue(1, kind="alert", payload={})
+    old_pending = repo.enqueue(1, kind="alert", payload={})
+    repo.mark_sent(old_sent, 1)
+    repo.count("polls")
+    clock.now += 40 * 86400
+    recent = repo.enqueue(1, kind="alert", payload={})
+    repo.mark_sent(recent, 2)
+    assert repo.prune(alerts_older_than=clock.now - 30 * 86400,
+                      counters_older_than=clock.now - 8 * 86400) == 1
+    assert {i.id for i in repo.recent_alerts(1)} == {old_pending, recent}
+    assert repo.counters_since(0) == {}

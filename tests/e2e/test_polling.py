@@ -1,0 +1,124 @@
+"""Polling when CoinGlass misbehaves: rejected keys, refused endpoints, outages, slow keys."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from core.coinglass import paths
+from tests.e2e.conftest import KEYS, USER, Harness
+from tests.e2e.test_alerts import wait_polls
+
+OTHER = USER + 1
+
+
+async def onboard(h: Harness, key: str, coins: str = "ETH", user: int = USER) -> None:
+    await h.say(f"/setkey {key}", user=user)
+    await h.tg.wait_for_message(user, "Key saved")
+    await h.say(f"/subscribe {coins}", user=user, contains="Watching")
+
+
+async def test_a_key_rejected_while_polling_pauses_the_user_and_tells_once(harness):
+    h = harness
+    key = "soon-revoked-key-00000000001"
+    h.cg.add_key(key, "professional")
+    await onboard(h, key)
+    await wait_polls(h, 1)
+    h.cg.remove_key(key)                                  # revoked at coinglass.com
+    notice = await h.tg.wait_for_message(USER, "rejected your API key", timeout=10)
+    assert "/setkey" in notice.text
+    requests = h.cg.request_count(key)
+    await asyncio.sleep(2.5)
+    assert h.cg.request_count(key) == requests            # no more polling with it
+    assert len([m for m in h.tg.messages(USER) if "rejected your API key" in m.text]) == 1
+    status = await h.say("/status")
+    assert "rejected at" in status.text
+    # the way back: a new key
+    h.cg.add_key(key, "professional")
+    await h.say(f"/setkey {key}")
+    await h.tg.wait_for_message(USER, "Key saved", after=status.message_id)
+    await wait_polls(h, 1)
+
+
+async def test_refused_endpoints_are_dropped_and_the_user_told_once(harness):
+    h = harness
+    await onboard(h, KEYS["standard"])
+    await h.say("/plan professional", contains="Professional")       # claims more than it has
+    notice = await h.tg.wait_for_message(USER, "refused", timeout=15)
+    assert "liquidation clusters" in notice.text and "Professional" in notice.text
+    await wait_polls(h, 1)
+    disabled = h.services.repo.get_user(USER).disabled_endpoints
+    assert paths.LIQUIDATION_AGGREGATED_MAP in disabled
+    refused_before = h.cg.request_count(KEYS["standard"], paths.LIQUIDATION_AGGREGATED_MAP)
+    await wait_polls(h, 2)
+    assert h.cg.request_count(KEYS["standard"], paths.LIQUIDATION_AGGREGATED_MAP) == refused_before
+    assert len([m for m in h.tg.messages(USER) if "refused" in m.text]) == 1
+    assert h.services.repo.get_user(USER).key_state == "valid"
+
+
+async def test_coinglass_down_shows_in_status_and_polling_recovers(harness):
+    h = harness
+    await onboard(h, KEYS["professional"])
+    await wait_polls(h, 1)
+    h.cg.inject_fault("http_503")
+    await wait_polls(h, 2)
+    status = await h.say("/status")
+    assert "CoinGlass unreachable" in status.text and "HTTP 503" in status.text
+    assert h.services.repo.get_user(USER).key_state == "valid"      # an outage is not a bad key
+    h.cg.clear_faults()
+    h.cg.market.scenario("cascade", "ETH")
+    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+
+
+async def test_an_outage_does_not_make_an_active_signal_new_again(harness):
+    h = harness
+    await onboard(h, KEYS["professional"])
+    h.cg.market.scenario("cascade", "ETH")
+    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    h.cg.inject_fault("http_503", path=paths.LIQUIDATION_EXCHANGE_LIST)
+    await wait_polls(h, 2)
+    h.cg.clear_faults()
+    await wait_polls(h, 2)
+    alerts = [m for m in h.tg.messages(USER) if "ETH ·" in m.text and "signal" in m.text]
+    assert len(alerts) == 1
+
+
+async def test_one_slow_key_never_delays_the_others(harness):
+    h = harness
+    slow = "slow-key-000000000000000001"
+    h.cg.add_key(slow, "professional")
+    await onboard(h, slow, user=OTHER)
+    await onboard(h, KEYS["professional"])
+    await wait_polls(h, 1)
+    h.cg.inject_fault("latency", key=slow, seconds=20)
+    await asyncio.sleep(1.5)                       # the slow user's poll is now stuck
+    moved = time.monotonic()
+    h.cg.market.scenario("cascade", "ETH")
+    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    assert time.monotonic() - moved < 4
+    await wait_polls(h, 2)                         # and polling goes on for the fast user
+    h.cg.clear_faults()
+
+
+async def test_steady_polling_stays_within_every_keys_limit(harness):
+    h = harness
+    for index, plan in enumerate(("hobbyist", "startup", "standard")):
+        await onboard(h, KEYS[plan], coins="BTC ETH", user=USER + 10 + index)
+    await asyncio.sleep(6)
+    assert h.cg.count_429() == 0
+    for plan, limit in (("hobbyist", 30), ("startup", 80), ("standard", 300)):
+        assert h.cg.max_in_any_minute(KEYS[plan]) <= limit * 0.9
+
+
+async def test_a_plan_upgrade_at_coinglass_is_followed_and_announced(harness):
+    h = harness
+    key = "upgrading-key-00000000000001"
+    h.cg.add_key(key, "startup")
+    await onboard(h, key)
+    await wait_polls(h, 1, timeout=30)
+    h.cg.add_key(key, "standard")                       # the user upgraded at coinglass.com
+    notice = await h.tg.wait_for_message(USER, "requests/min: that is the Standard plan",
+                                         timeout=30)
+    assert "300" in notice.text
+    user = h.services.repo.get_user(USER)
+    assert user.effective_plan.name == "STANDARD" and user.plan_limit == 300
