@@ -9,7 +9,6 @@ PY     := $(VENV)/bin/python
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
 # Stamp files re-install only when the pinned requirements change.
 $(VENV)/.runtime: requirements.txt | $(PY)

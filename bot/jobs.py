@@ -6,7 +6,7 @@ from telegram.ext import ContextTypes, JobQueue
 
 from bot.services import services
 
-TICK_SECONDS = 1.0
+TICK_SECONDS = 0.5
 SINGLE = {"max_instances": 1, "coalesce": True}
 
 

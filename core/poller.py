@@ -135,7 +135,7 @@ class Poller:
                 evaluation.signals,
                 {sid: st for (c, sid), st in previous.items() if c == coin},
                 min_level=thresholds.min_level,
-                cooldown_seconds=lambda level: thresholds.cooldown_minutes(level) * 60.0,
+                cooldown_seconds=lambda level, t=thresholds: t.cooldown_minutes(level) * 60.0,
                 now=now,
             )
             # Signals that could not be evaluated (data missing) keep their state, so an

@@ -12,7 +12,7 @@ import logging
 import re
 
 from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, ConversationHandler,
     MessageHandler, filters,
@@ -25,6 +25,7 @@ from bot.services import services
 from core.coinglass.detect import detect_plan
 from core.coinglass.errors import AuthError, CoinGlassError, NoActivePlan, Timeout
 from core.plans import Plan
+from core.storage.crypto import KeyUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +101,19 @@ async def _accept_key(update: Update, context: ContextTypes.DEFAULT_TYPE, key_te
                                           .replace("transport", "network").strip())
     else:
         result = _store(context, user.id, key, detection)
-    await context.bot.edit_message_text(result, chat_id=status.chat_id,
-                                        message_id=status.message_id)
+    try:
+        await context.bot.edit_message_text(result, chat_id=status.chat_id,
+                                            message_id=status.message_id)
+    except BadRequest:      # the "checking" message is gone: say it anew
+        await reply(update, context, result)
 
 
 def _store(context: ContextTypes.DEFAULT_TYPE, user_id: int, key: str, detection) -> str:
     svc = services(context)
-    old_key = None
     try:
         old_key = svc.repo.api_key(user_id)
-    except Exception:   # an unreadable old key is replaced all the same
-        pass
+    except KeyUnreadable:   # an unreadable old key is replaced all the same
+        old_key = None
     if old_key and old_key != key:
         svc.builder.forget_key(old_key)
     svc.repo.store_key(user_id, key, detection.plan, detection.per_minute,

@@ -38,12 +38,14 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        polls_before = len(self.tg.calls_to("getUpdates"))
+        """Start the process and wait until it has initialised and is long-polling."""
+        inits_before = len(self.tg.calls_to("setMyCommands"))
         with open(self.log, "a") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=self.tmp, env=self.env, stdout=log, stderr=log)
-        await self.tg.wait_until(lambda: len(self.tg.calls_to("getUpdates")) > polls_before,
-                                 timeout=30)
+        await self.tg.wait_until(
+            lambda: len(self.tg.calls_to("setMyCommands")) > inits_before and self.tg.is_polling,
+            timeout=30)
 
     def output(self) -> str:
         return self.log.read_text()
