@@ -125,8 +125,13 @@ def build_application(
 
 
 async def _publish_commands(app: Application, settings: Settings) -> None:
+    """The command menu; a Bot API that refuses it must not stop the bot from starting."""
     commands = [BotCommand(name, about) for name, about in texts.COMMANDS]
-    await app.bot.set_my_commands(commands)
+    try:
+        await app.bot.set_my_commands(commands)
+    except TelegramError as exc:
+        log.warning("could not publish the command menu: %s", exc)
+        return
     admin_commands = commands + [BotCommand(*texts.ADMIN_COMMAND)]
     for admin_id in settings.admin_user_ids:
         try:

@@ -12,6 +12,7 @@ from bot.format import (
     DIRECTION_MARK, LEVEL_EMOJI, duration, esc, fit, interval, pct, price, usd, when,
 )
 from core import market as m
+from core.coinglass import errors as e
 from core.coinglass.detect import PlanDetection
 from core.plans import PLAN_INFO, Plan
 from core.signals.catalog import SIGNAL_INFO, SIGNALS
@@ -88,9 +89,8 @@ def unknown_command(command: str) -> str:
 SETKEY_PROMPT = ("Send me your CoinGlass API key as the next message (coinglass.com → API). "
                  "I delete that message right away and store the key encrypted. /cancel to stop.")
 SETKEY_CANCELLED = "Cancelled — no key was saved."
-SETKEY_CHECKING = "🔐 I deleted your message with the key. Checking it with CoinGlass…"
-SETKEY_NOT_DELETED = ("🔐 I could not delete your message with the key — please delete it "
-                      "yourself. Checking it with CoinGlass…")
+KEY_DELETED = "🔐 I deleted your message with the key."
+KEY_NOT_DELETED = "🔐 I could not delete your message with the key — please delete it yourself."
 SETKEY_MALFORMED = ("That doesn't look like a CoinGlass API key (one word, letters and digits). "
                     "Nothing was saved. Copy it from coinglass.com → API and send /setkey again.")
 SETKEY_GROUP = ("🔐 I deleted that message: never paste an API key in a group. Open a private "
@@ -102,6 +102,19 @@ SETKEY_INVALID = ("❌ CoinGlass rejected that key (invalid or revoked). Nothing
                   "Check it at coinglass.com → API and send /setkey again.")
 SETKEY_LAPSED = ("⚠️ CoinGlass knows that key, but its subscription is not active (expired or "
                  "no plan). Nothing was saved. Renew at coinglass.com/pricing, then /setkey again.")
+
+
+def coinglass_failure(error: Exception) -> str:
+    """A CoinGlass failure in a few words a user understands (never the raw body)."""
+    for kind, words in ((e.Timeout, "no answer in time"), (e.TransportError, "network error"),
+                        (e.RateLimited, "CoinGlass is rate-limiting this key right now"),
+                        (e.MalformedResponse, "CoinGlass sent an unreadable answer"),
+                        (e.EndpointNotFound, "CoinGlass did not recognise the request"),
+                        (e.UpstreamError, "CoinGlass server error"),
+                        (e.BadParameters, "CoinGlass refused the request")):
+        if isinstance(error, kind):
+            return words
+    return "CoinGlass error"
 
 
 def setkey_unreachable(reason: str) -> str:

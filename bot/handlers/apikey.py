@@ -12,7 +12,8 @@ import logging
 import re
 
 from telegram import Message, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, ConversationHandler,
     MessageHandler, filters,
@@ -20,10 +21,9 @@ from telegram.ext import (
 
 from bot import texts
 from bot.handlers.common import args_text, caller, fit_budget, interval_of, reply
-from bot.sender import send_html
 from bot.services import services
 from core.coinglass.detect import detect_plan
-from core.coinglass.errors import AuthError, CoinGlassError, NoActivePlan, Timeout
+from core.coinglass.errors import AuthError, CoinGlassError, NoActivePlan
 from core.plans import Plan
 from core.storage.crypto import KeyUnreadable
 
@@ -86,26 +86,30 @@ async def _accept_key(update: Update, context: ContextTypes.DEFAULT_TYPE, key_te
         note = "" if deleted else "\n(I could not delete your message; please delete it.)"
         await reply(update, context, texts.SETKEY_MALFORMED + note)
         return
-    status = await send_html(context.bot, update.effective_chat.id,
-                             texts.SETKEY_CHECKING if deleted else texts.SETKEY_NOT_DELETED)
+    await _typing(update, context)
     try:
         detection = await asyncio.wait_for(detect_plan(svc.coinglass, key), CHECK_TIMEOUT_SECONDS)
     except NoActivePlan:
         result = texts.SETKEY_LAPSED
     except AuthError:
         result = texts.SETKEY_INVALID
-    except (Timeout, asyncio.TimeoutError):
+    except asyncio.TimeoutError:
         result = texts.setkey_unreachable("no answer in time")
     except CoinGlassError as exc:
-        result = texts.setkey_unreachable(type(exc).__name__.replace("Error", " error").lower()
-                                          .replace("transport", "network").strip())
+        result = texts.setkey_unreachable(texts.coinglass_failure(exc))
     else:
         result = _store(context, user.id, key, detection)
+    # One reply: that the key's message is gone, and what CoinGlass said of the key.
+    await reply(update, context, (texts.KEY_DELETED if deleted else texts.KEY_NOT_DELETED)
+                + "\n" + result)
+
+
+async def _typing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show "typing…" while CoinGlass checks the key (cosmetic: failures are ignored)."""
     try:
-        await context.bot.edit_message_text(result, chat_id=status.chat_id,
-                                            message_id=status.message_id)
-    except BadRequest:      # the "checking" message is gone: say it anew
-        await reply(update, context, result)
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    except TelegramError:
+        pass
 
 
 def _store(context: ContextTypes.DEFAULT_TYPE, user_id: int, key: str, detection) -> str:

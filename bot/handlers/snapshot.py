@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
@@ -78,7 +79,10 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         hint = f" Did you mean {esc(', '.join(close))}?" if close else ""
         await reply(update, context, f"❓ Unknown coin {esc(coin)}.{hint}")
         return
-    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    try:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    except TelegramError:
+        pass                # cosmetic
     batch = await svc.builder.build(key, plan, [coin], disabled=user.disabled_endpoints,
                                     per_minute=per_minute)
     if batch.auth_error is not None:

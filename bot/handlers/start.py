@@ -1,9 +1,10 @@
-"""/start and /help: the only commands that also answer in groups."""
+"""/start and /help (the only commands that also answer in groups), and block/unblock news."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
 from bot.handlers.common import caller, interval_of, reply
@@ -28,6 +29,18 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, context, texts.help_text(services(context).is_admin(update.effective_user.id)))
 
 
+async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram says the user blocked (or unblocked) the bot in their private chat."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    repo = services(context).repo
+    if repo.get_user(change.chat.id) is None:
+        return
+    blocked = change.new_chat_member.status == ChatMemberStatus.BANNED
+    repo.set_active(change.chat.id, not blocked)
+
+
 async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help in a group: explain that settings live in a private chat."""
     await reply(update, context, texts.GROUP_ONLY + "\n\n" + texts.help_text())
@@ -39,4 +52,5 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("start", start, filters=private),
         CommandHandler("help", help_command, filters=private),
         CommandHandler(["start", "help"], in_group, filters=~private),
+        ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     ]

@@ -264,11 +264,14 @@ class TelegramSim:
         """The user taps the inline button with ``data``; returns the callback query id."""
         return self.state.user_presses(user_id, message_id, data, chat_id=chat_id)
 
-    def user_blocks_bot(self, user_id: int) -> None:
-        self.state.user_blocks_bot(user_id)
+    def user_blocks_bot(self, user_id: int, *, notify: bool = True) -> None:
+        """Later sends to the user answer 403; ``notify`` also sends my_chat_member (kicked)."""
+        self.state.user_blocks_bot(user_id, notify=notify)
+        self._notify()
 
-    def user_unblocks_bot(self, user_id: int) -> None:
-        self.state.user_unblocks_bot(user_id)
+    def user_unblocks_bot(self, user_id: int, *, notify: bool = True) -> None:
+        self.state.user_unblocks_bot(user_id, notify=notify)
+        self._notify()
 
     # -- what the bot did ------------------------------------------------------------------
 

@@ -504,19 +504,23 @@ class TelegramState:
         self._enqueue("callback_query", query)
         return query_id
 
-    def user_blocks_bot(self, user_id: int) -> None:
-        self._set_blocked(user_id, True)
+    def user_blocks_bot(self, user_id: int, *, notify: bool = True) -> None:
+        self._set_blocked(user_id, True, notify)
 
-    def user_unblocks_bot(self, user_id: int) -> None:
-        self._set_blocked(user_id, False)
+    def user_unblocks_bot(self, user_id: int, *, notify: bool = True) -> None:
+        self._set_blocked(user_id, False, notify)
 
-    def _set_blocked(self, chat_id: int, blocked: bool) -> None:
+    def _set_blocked(self, chat_id: int, blocked: bool, notify: bool = True) -> None:
+        """Block or unblock; ``notify=False`` skips the my_chat_member update (one the bot
+        never got, e.g. because it asked for other update types), leaving only the 403."""
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ValueError(f"chat {chat_id} never talked to the bot")
         if chat.blocked == blocked:
             return
         chat.blocked = blocked
+        if not notify:
+            return
         bot_member = {"user": self.bot_user, "status": "member"}
         banned = {"user": self.bot_user, "status": "kicked", "until_date": 0}
         self._enqueue(

@@ -101,7 +101,7 @@ async def test_blocked_user_is_marked_inactive_after_first_403(harness):
     h = harness
     await onboard(h)
     await wait_polls(h, 1)
-    h.tg.user_blocks_bot(USER)
+    h.tg.user_blocks_bot(USER, notify=False)       # only the 403 will tell the bot
     h.cg.market.scenario("cascade", "ETH")
     repo = h.services.repo
     await h.tg.wait_until(lambda: not repo.get_user(USER).active, timeout=10)

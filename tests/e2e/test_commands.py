@@ -170,3 +170,13 @@ async def test_setkey_conversation_cancel_and_other_commands(harness):
     reply = await h.say("hello")
     assert "/help" in reply.text                    # not taken for a key
     assert h.services.repo.get_user(USER).key_state == "none"
+
+
+async def test_blocking_and_unblocking_the_bot_is_noticed(harness):
+    h = harness
+    await setup_user(h, "professional")
+    repo = h.services.repo
+    h.tg.user_blocks_bot(USER)
+    await h.tg.wait_until(lambda: not repo.get_user(USER).active)
+    h.tg.user_unblocks_bot(USER)
+    await h.tg.wait_until(lambda: repo.get_user(USER).active)
