@@ -123,10 +123,20 @@ class Poller:
             write.user_changes.update(last_error="CoinGlass rate limit: backing off",
                                       last_error_at=now)
 
-        user_wide, per_coin = self.repo.thresholds(user.id)
-        enabled = set(SIGNAL_INFO) - self.repo.disabled_signals(user.id)
-        previous = self.repo.alert_states(user.id)
-        for coin, snapshot in batch.snapshots.items():
+        self._decide(user.id, batch.snapshots, write, now)
+        outcome.alerts = sum(1 for row in write.alerts if row["kind"] == "alert")
+        outcome.queued = len(write.alerts)
+        self.repo.commit_poll(user.id, write)
+        if outcome.alerts:
+            self.repo.count("alerts_decided", outcome.alerts)
+        return outcome
+
+    def _decide(self, user_id: int, snapshots: dict, write: PollWrite, now: float) -> None:
+        """Evaluate each coin with the user's thresholds; queue an alert where one is due."""
+        user_wide, per_coin = self.repo.thresholds(user_id)
+        enabled = set(SIGNAL_INFO) - self.repo.disabled_signals(user_id)
+        previous = self.repo.alert_states(user_id)
+        for coin, snapshot in snapshots.items():
             if not snapshot.present():
                 continue          # nothing known: keep the state as it was, decide nothing
             thresholds = ThresholdSet.resolve(user_wide, per_coin.get(coin))
@@ -155,12 +165,6 @@ class Poller:
                         "unevaluated": dict(evaluation.unevaluated),
                     },
                 })
-        outcome.alerts = sum(1 for row in write.alerts if row["kind"] == "alert")
-        outcome.queued = len(write.alerts)
-        self.repo.commit_poll(user.id, write)
-        if outcome.alerts:
-            self.repo.count("alerts_decided", outcome.alerts)
-        return outcome
 
     def _key_failed(self, user: User, write: PollWrite, notice: str, reason: str,
                     outcome: PollOutcome) -> None:
