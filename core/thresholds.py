@@ -138,15 +138,14 @@ def parse_value(name: str, text: str) -> float:
     if cleaned[-1:].lower() in suffixes and spec.scale == "log":
         multiplier = suffixes[cleaned[-1].lower()]
         cleaned = cleaned[:-1]
+    valid = (f"between {format_value(name, spec.minimum)} and "
+             f"{format_value(name, spec.maximum)} ({spec.unit})")
     try:
         value = float(cleaned) * multiplier
     except ValueError:
-        raise ThresholdError(f"{name} needs a number ({spec.unit})") from None
+        raise ThresholdError(f"{name} needs a number {valid}") from None
     if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
-        raise ThresholdError(
-            f"{name} must be between {format_value(name, spec.minimum)} and "
-            f"{format_value(name, spec.maximum)} ({spec.unit})"
-        )
+        raise ThresholdError(f"{name} must be {valid}")
     return value
 
 
