@@ -166,7 +166,7 @@ def plans_overview() -> str:
 
 
 def plan_names(given: str) -> str:
-    return (f"I don't know the plan {esc(given[:40])!s}. Valid names: "
+    return (f"I don't know the plan {esc(given[:40])}. Valid names: "
             + ", ".join(p.name.lower() for p in Plan) + ", or auto.")
 
 

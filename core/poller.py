@@ -232,12 +232,13 @@ class PollScheduler:
     def stagger(self) -> None:
         """Spread overdue users over their interval (after downtime), instead of all at once."""
         now = self.clock()
-        for user in self.repo.due_users(now, limit=100_000):
-            if user.next_poll_at is None:
-                continue      # never polled: due now
-            interval = user.interval_seconds or self.poller.default_interval
-            offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
-            self.repo.update_user(user.id, next_poll_at=now + offset)
+        with self.repo.db.atomic():
+            for user in self.repo.due_users(now, limit=100_000):
+                if user.next_poll_at is None:
+                    continue      # never polled: due now
+                interval = user.interval_seconds or self.poller.default_interval
+                offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
+                self.repo.update_user(user.id, next_poll_at=now + offset)
 
     def tick(self) -> int:
         """Start the polls that are due and not already running; returns how many started."""

@@ -25,14 +25,9 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
 
 
 def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> User:
-    """The calling user's row, created on first contact. Writing to us proves they can read
-    us again, so a user once marked inactive (blocked) becomes active."""
-    svc = services(context)
-    user, _ = svc.repo.ensure_user(update.effective_user.id)
-    if not user.active:
-        svc.repo.set_active(user.id, True)
-        user = svc.repo.get_user(user.id)
-    return user
+    """The calling user's row, created on first contact and active again if they had blocked
+    the bot."""
+    return services(context).repo.welcome(update.effective_user.id)[0]
 
 
 def args_text(update: Update) -> str:

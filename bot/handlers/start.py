@@ -14,10 +14,7 @@ from bot.services import services
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Create the user if new, greet, and show the next step (idempotent)."""
     svc = services(context)
-    user, created = svc.repo.ensure_user(update.effective_user.id)
-    if not user.active:
-        svc.repo.set_active(user.id, True)
-        user = svc.repo.get_user(user.id)
+    user, created = svc.repo.welcome(update.effective_user.id)
     coins = svc.repo.coins(user.id)
     await reply(update, context, texts.start_text(user, coins, created,
                                                   interval_of(user, context, len(coins))))

@@ -42,7 +42,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         limiter = svc.coinglass.limiters.peek(key) if key else None
         used = limiter.used_last_minute() if limiter else 0
     coins = svc.repo.coins(user.id)
-    pending = sum(1 for item in svc.repo.recent_alerts(user.id, 50) if item.status == "pending")
+    pending = svc.repo.pending_alerts(user.id)
     await reply(update, context, texts.status_text(
         user, now=now, used=used, coins=coins, interval_seconds=interval_of(user, context, len(coins)),
         alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending))

@@ -127,6 +127,15 @@ class Repository:
                                  "paused": 0, "key_state": "none"}, ignore=True)
         return self.get_user(user_id), True
 
+    def welcome(self, user_id: int) -> tuple[User, bool]:
+        """The user who just wrote to us, created if new and active again if they had blocked
+        the bot (writing to us proves they can read us); returns (user, created)."""
+        user, created = self.ensure_user(user_id)
+        if not user.active:
+            self.set_active(user_id, True)
+            user = self.get_user(user_id)
+        return user, created
+
     def update_user(self, user_id: int, **changes: Any) -> None:
         for name in ("disabled_endpoints", "notices"):
             if name in changes and not isinstance(changes[name], str):
@@ -351,6 +360,11 @@ class Repository:
             "SELECT * FROM alerts WHERE user_id = ? AND kind = 'alert' "
             "ORDER BY created_at DESC, id DESC LIMIT ?", [user_id, limit])
         return [self._item(r) for r in rows]
+
+    def pending_alerts(self, user_id: int) -> int:
+        rows = list(self.db.query("SELECT COUNT(*) AS n FROM alerts WHERE user_id = ? AND "
+                                  "kind = 'alert' AND status = 'pending'", [user_id]))
+        return rows[0]["n"]
 
     def alerts_sent_since(self, user_id: int, since: float) -> int:
         rows = list(self.db.query(

@@ -825,7 +825,11 @@ class TelegramState:
 
     def m_sendMessage(self, params: dict) -> dict:
         chat = self._chat(params)
-        raw, plain, entities, mode = self._text(params)
+        return self._send("sendMessage", chat, params, self._text(params))
+
+    def _send(self, method: str, chat, params: dict, content: tuple, **extra) -> dict:
+        """Deliver a new bot message (text or photo caption) under flood control."""
+        raw, plain, entities, mode = content
         markup = self._markup(params)
         reply_to = self._reply_to(params, chat)
         self.flood.acquire(chat.id)
@@ -838,9 +842,10 @@ class TelegramState:
             parse_mode=mode,
             entities=tuple(entities),
             reply_to=reply_to,
+            **extra,
         )
         self._store(msg)
-        self._count_sent("sendMessage", chat.id)
+        self._count_sent(method, chat.id)
         return self._message_dict(msg)
 
     def _count_sent(self, method: str, chat_id: int) -> None:
@@ -859,25 +864,8 @@ class TelegramState:
             source = photo
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
-        raw, plain, entities, mode = self._caption(params)
-        markup = self._markup(params)
-        reply_to = self._reply_to(params, chat)
-        self.flood.acquire(chat.id)
-        msg = self._new_message(
-            chat,
-            html=raw,
-            text=plain,
-            reply_markup=markup,
-            buttons=_inline_buttons(markup),
-            parse_mode=mode,
-            entities=tuple(entities),
-            reply_to=reply_to,
-            photo=True,
-            photo_source=source,
-        )
-        self._store(msg)
-        self._count_sent("sendPhoto", chat.id)
-        return self._message_dict(msg)
+        return self._send("sendPhoto", chat, params, self._caption(params),
+                          photo=True, photo_source=source)
 
     def m_editMessageText(self, params: dict) -> dict:
         chat, msg = self._editable(params)
