@@ -24,6 +24,7 @@ from bot.handlers import (
 )
 from bot.sender import OutboxSender
 from bot.services import SERVICES_KEY, Services
+from bot.updates import PerChatUpdateProcessor
 from core.coinglass.client import CoinGlassClient, make_http_client
 from core.coins import SupportedCoins
 from core.config import Settings
@@ -79,9 +80,11 @@ def build_application(
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)
         counts = repo.overview()
+        interval = (f"{settings.poll_interval_seconds} s" if settings.poll_interval_seconds
+                    else "auto")
         log.info("perpwatch %s started: database %s, %d users (%d polling), %d alerts pending, "
-                 "default interval %d s", __version__, settings.database_path, counts["users"],
-                 counts["subscribers"], counts["pending_alerts"], settings.poll_interval_seconds)
+                 "default interval %s", __version__, settings.database_path, counts["users"],
+                 counts["subscribers"], counts["pending_alerts"], interval)
 
     async def post_stop(app: Application) -> None:
         svc: Services | None = app.bot_data.get(SERVICES_KEY)
@@ -106,7 +109,9 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(AIORateLimiter(max_retries=0))
-        .concurrent_updates(True)      # one slow /setkey check must not hold up other users
+        # Chats in parallel (one slow /setkey check must not hold up other users), each chat's
+        # updates in order (conversations need it: bot/updates.py).
+        .concurrent_updates(PerChatUpdateProcessor(256))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
@@ -20,9 +21,16 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
-    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
-        services(context).repo.set_active(update.effective_user.id, False)
-        log.info("user %s blocked the bot", update.effective_user.id)
+    if isinstance(error, Forbidden) and isinstance(update, Update):
+        chat = update.effective_chat
+        # Only a private chat's 403 means the user blocked us; a group's (we were removed,
+        # or may not write there) says nothing about their private alerts.
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            services(context).repo.set_active(chat.id, False)
+            log.info("user %s blocked the bot", chat.id)
+        else:
+            log.info("Telegram refused a message to chat %s: %s",
+                     chat.id if chat else "?", error.message)
         return
     if isinstance(error, (NetworkError, RetryAfter)) and not isinstance(error, BadRequest):
         log.warning("Telegram: %s", error)

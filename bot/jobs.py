@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.services import services
@@ -21,10 +23,16 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Keep the database small: alert history 30 days, hourly counters 8 days."""
+    """Keep the database and the caches small: alert history 30 days, hourly counters 8 days,
+    limiters and kept values of keys nobody uses. The prune runs in small steps with the
+    event loop free between them."""
     svc = services(context)
     now = svc.clock()
-    svc.repo.prune(alerts_older_than=now - 30 * 86400, counters_older_than=now - 8 * 86400)
+    while svc.repo.prune(alerts_older_than=now - 30 * 86400,
+                         counters_older_than=now - 8 * 86400):
+        await asyncio.sleep(0)
+    svc.coinglass.limiters.sweep()
+    svc.builder.sweep()
 
 
 def schedule(job_queue: JobQueue) -> None:
@@ -32,5 +40,5 @@ def schedule(job_queue: JobQueue) -> None:
                             job_kwargs=SINGLE)
     job_queue.run_repeating(deliver, interval=TICK_SECONDS, first=0.1, name="outbox",
                             job_kwargs=SINGLE)
-    job_queue.run_repeating(housekeeping, interval=86400, first=60, name="housekeeping",
+    job_queue.run_repeating(housekeeping, interval=3600, first=60, name="housekeeping",
                             job_kwargs=SINGLE)

@@ -17,7 +17,9 @@ from core.coinglass.detect import PlanDetection
 from core.plans import PLAN_INFO, Plan
 from core.signals.catalog import SIGNAL_INFO, SIGNALS
 from core.signals.model import Level, RegimeReading, Signal
-from core.storage.repo import OutboxItem, User
+from core.budget import Budget
+from core.storage.repo import OutboxItem
+from core.users import User
 from core.thresholds import SPECS, ThresholdSet, format_value, visible_specs
 
 NFA = "<i>Not financial advice.</i>"
@@ -54,7 +56,17 @@ def help_text(is_admin: bool = False) -> str:
     return "\n".join(lines)
 
 
-def start_text(user: User, coins: list[str], created: bool, default_interval: int) -> str:
+def polling_phrase(budget: Budget) -> str:
+    """"every 24 s (as often as your plan allows)" — the interval and why it is that."""
+    why = ""
+    if budget.auto:
+        why = " (as often as your plan's budget allows)"
+    elif budget.raised:
+        why = f" (you asked for {interval(budget.base)}; your plan's budget allows no faster)"
+    return f"every {interval(budget.interval)}{why}"
+
+
+def start_text(user: User, coins: list[str], created: bool, budget: Budget) -> str:
     hello = "👋 Welcome to <b>perpwatch</b>." if created else "👋 Welcome back."
     if user.key_state != "valid":
         step = ("Your saved key was rejected by CoinGlass — send a new one with /setkey."
@@ -67,9 +79,8 @@ def start_text(user: User, coins: list[str], created: bool, default_interval: in
     if not coins:
         return f"{hello}\nYour key is set. Next: pick coins, e.g. /subscribe BTC (or /subscribe for buttons)."
     paused = " Alerts are paused (/resume)." if user.paused else ""
-    return (f"{hello}\nWatching {esc(', '.join(coins))} every "
-            f"{interval(user.interval_seconds or default_interval)} on your "
-            f"{(user.effective_plan or Plan.HOBBYIST).title} plan.{paused}\n"
+    return (f"{hello}\nWatching {esc(', '.join(coins))} {polling_phrase(budget)} on your "
+            f"{budget.plan.title} plan.{paused}\n"
             "/list shows your settings, /snapshot ETH the market now.")
 
 
@@ -122,34 +133,31 @@ def setkey_unreachable(reason: str) -> str:
             "— please send /setkey again in a few minutes.")
 
 
-def setkey_saved(detection: PlanDetection, coins: list[str], interval_seconds: int,
-                 raised_to: int | None) -> str:
+def setkey_saved(detection: PlanDetection, coins: list[str], budget: Budget) -> str:
     lines = [f"✅ Key saved, encrypted. Plan: <b>{detection.plan.title}</b> — "
              f"{detection.per_minute} requests/min."]
     if coins:
-        lines.append(f"Watching {esc(', '.join(coins))} every {interval(interval_seconds)}.")
-        if raised_to:
-            lines.append(budget_note(detection.plan, detection.per_minute, raised_to))
+        lines.append(f"Watching {esc(', '.join(coins))} {polling_phrase(budget)}.")
     else:
         lines.append("Next: /subscribe BTC (or /subscribe for buttons).")
     return "\n".join(lines)
 
 
-def budget_note(plan: Plan, per_minute: int, raised_to: int) -> str:
-    return (f"⏱ Your {plan.title} plan allows {per_minute} requests/min, so I poll every "
-            f"{interval(raised_to)} to stay within it.")
+def budget_note(budget: Budget) -> str:
+    return (f"⏱ Your {budget.plan.title} plan allows {budget.per_minute} requests/min, so I "
+            f"poll your {budget.coins} coin{'s' if budget.coins != 1 else ''} every "
+            f"{interval(budget.interval)} to stay within it.")
 
 
-def plan_text(user: User) -> str:
-    plan = user.effective_plan
+def plan_text(user: User, budget: Budget) -> str:
+    plan = user.known_plan
     if plan is None:
         return ("No plan yet: /setkey detects it from your key. Plans: "
                 + ", ".join(p.title for p in Plan) + ".\n" + plans_overview())
     info = PLAN_INFO[plan]
-    limit = user.plan_limit or info.per_minute
     source = "set by you with /plan" if user.plan_override else "detected from your key"
-    lines = [f"Plan: <b>{plan.title}</b> ({source}) — {limit} requests/min, history from "
-             f"{info.min_interval} candles."]
+    lines = [f"Plan: <b>{plan.title}</b> ({source}) — {budget.per_minute} requests/min, "
+             f"history from {info.min_interval} candles."]
     unlocked = [a for p in Plan if p <= plan for a in PLAN_INFO[p].adds]
     lines.append("Your snapshot has: " + esc("; ".join(unlocked)) + ".")
     nxt = plan.next()
@@ -170,19 +178,21 @@ def plan_names(given: str) -> str:
             + ", ".join(p.name.lower() for p in Plan) + ", or auto.")
 
 
-def plan_overridden(plan: Plan | None, user: User) -> str:
+def plan_overridden(plan: Plan | None, user: User, budget: Budget) -> str:
     if plan is None:
         detected = user.plan.title if user.plan else "unknown until /setkey"
-        return f"OK — back to the detected plan ({detected})."
-    return (f"OK — I'll treat your key as <b>{plan.title}</b>. If CoinGlass refuses an endpoint I "
-            "drop it and tell you once. /plan auto undoes this.")
+        return (f"OK — back to the detected plan ({detected}): {budget.per_minute} "
+                f"requests/min, polling {polling_phrase(budget)}.")
+    return (f"OK — I'll treat your key as <b>{plan.title}</b>: {budget.per_minute} requests/min, "
+            f"polling {polling_phrase(budget)}. If CoinGlass refuses an endpoint I drop it and "
+            "tell you once. /plan auto undoes this.")
 
 
 # --- coins ----------------------------------------------------------------------------------
 
 def subscribe_result(*, added: list[str], already: list[str], unknown: Mapping[str, list[str]],
                      malformed: list[str], has_key: bool, unchecked: bool,
-                     raised: tuple[Plan, int, int] | None, total: int,
+                     raised: Budget | None, total: int,
                      limit_hit: list[str] | None = None) -> str:
     lines = []
     if added:
@@ -202,8 +212,7 @@ def subscribe_result(*, added: list[str], already: list[str], unknown: Mapping[s
     elif added and unchecked:
         lines.append("(CoinGlass's coin list was unavailable, so I could not check the symbols.)")
     if raised:
-        plan, per_minute, seconds = raised
-        lines.append(budget_note(plan, per_minute, seconds))
+        lines.append(budget_note(raised))
     if not lines:
         lines.append("Tell me which coins: /subscribe ETH, /subscribe eth sol or /subscribe $BTC,ETH.")
     return "\n".join(lines)
@@ -230,11 +239,11 @@ UNSUBSCRIBE_USAGE = "Which coins? /unsubscribe ETH, /unsubscribe eth sol, or /un
 
 def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
               per_coin: Mapping[str, Mapping[str, float]], disabled: set[str],
-              interval_seconds: int, now: float) -> str:
-    plan = user.effective_plan
+              budget: Budget, now: float) -> str:
+    plan = user.known_plan
     key = {"valid": "set", "rejected": "rejected — /setkey", "none": "not set — /setkey"}
     lines = [f"<b>Plan</b>: {plan.title if plan else 'unknown'} · key {key[user.key_state]}",
-             f"<b>Interval</b>: every {interval(interval_seconds)}",
+             f"<b>Interval</b>: {polling_phrase(budget)} · /set interval N|auto",
              f"<b>Alerts</b>: {pause_state(user, now)}",
              f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none — /subscribe BTC'}",
              "", "<b>Thresholds</b> (/set NAME VALUE):"]
@@ -289,7 +298,7 @@ def coin_not_watched(coin: str) -> str:
 # --- settings menu --------------------------------------------------------------------------
 
 def settings_main(user: User, values: Mapping[str, float], disabled: set[str]) -> str:
-    plan = user.effective_plan or Plan.HOBBYIST
+    plan = user.effective_plan
     on = sum(1 for s in SIGNALS if s.min_plan <= plan and s.id not in disabled)
     total = sum(1 for s in SIGNALS if s.min_plan <= plan)
     return (f"⚙️ <b>Settings</b>\nSignals on: {on} of {total} · minimum level "
@@ -518,16 +527,19 @@ def pause_state(user: User, now: float) -> str:
 
 
 def status_text(user: User, *, now: float, used: int | None, coins: list[str],
-                interval_seconds: int, alerts_24h: int, pending: int) -> str:
+                budget: Budget, alerts_24h: int, pending: int, resting_for: float = 0.0) -> str:
     if user.key_state == "valid":
         key = "valid"
     elif user.key_state == "rejected":
         key = f"rejected at {when(user.key_state_at, now)} — /setkey"
     else:
         key = "not set — /setkey"
-    plan = user.effective_plan
-    limit = user.plan_limit or (PLAN_INFO[plan].per_minute if plan else None)
+    plan = user.known_plan
+    limit = budget.per_minute if plan else None
     usage = f"{used if used is not None else 0}/{limit} in the last minute" if limit else "n/a"
+    if resting_for > 0:
+        usage += (f" · CoinGlass said too many requests: the key rests until "
+                  f"{when(now + resting_for, now)}")
     if user.key_state != "valid" or not coins or user.is_paused(now):
         next_poll = "not scheduled"
     else:
@@ -535,8 +547,8 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
     lines = [f"<b>Key</b>: {key}",
              f"<b>Plan</b>: {plan.title if plan else 'unknown'}",
              f"<b>CoinGlass requests</b>: {usage}",
-             f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none'} · every "
-             f"{interval(interval_seconds)} · alerts {pause_state(user, now)}",
+             f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none'} · "
+             f"{polling_phrase(budget)} · alerts {pause_state(user, now)}",
              f"<b>Last poll</b>: {when(user.last_poll_at, now)} · <b>next</b>: {next_poll}",
              f"<b>Alerts sent in 24 h</b>: {alerts_24h}"
              + (f" ({pending} waiting to be delivered)" if pending else "")]
@@ -558,6 +570,20 @@ def history_text(items: list[OutboxItem], now: float) -> str:
         lines.append(f"{LEVEL_EMOJI[level]} {when(item.created_at, now)} · "
                      f"<b>{esc(item.coin or '')}</b> {level.name}{state} — {esc(titles)}")
     return fit(lines)
+
+
+INTERVAL_NOT_PER_COIN = ("The interval is one for all your coins: /set interval 60, or "
+                         "/set interval auto.")
+
+
+def interval_usage(maximum: int) -> str:
+    return ("Usage: /set interval SECONDS (1 to "
+            f"{maximum}), /set interval auto (as often as your plan allows), or "
+            "/set interval default. Nothing changed.")
+
+
+def interval_set(budget: Budget) -> str:
+    return f"✅ I'll poll your coins {polling_phrase(budget)}."
 
 
 PAUSE_USAGE = "Usage: /pause, /pause 30m, /pause 2h or /pause 1d (at most 30 days)."

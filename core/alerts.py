@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from core.signals.model import Level, Signal
-from core.storage.repo import AlertState
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the last evaluation of one (user, coin, signal) left behind."""
+
+    signal_id: str
+    level: int
+    active: bool
+    last_alert_at: float | None
+    last_alert_level: int | None
+
 
 NEW = "new"
 ESCALATED = "escalated"

@@ -29,7 +29,7 @@ class Settings:
     coinglass_base_url: str = DEFAULT_COINGLASS_BASE_URL
     database_path: Path = Path("perpwatch.db")
     secret_key: str | None = field(default=None, repr=False)
-    poll_interval_seconds: int = 300
+    poll_interval_seconds: int | None = None     # None: auto (SPEC §10)
     admin_user_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
 
@@ -42,7 +42,7 @@ class Settings:
         return (f"Settings(database_path={str(self.database_path)!r}, "
                 f"telegram_api_base_url={self.telegram_api_base_url!r}, "
                 f"coinglass_base_url={self.coinglass_base_url!r}, "
-                f"poll_interval_seconds={self.poll_interval_seconds}, "
+                f"poll_interval_seconds={self.poll_interval_seconds or 'auto'}, "
                 f"token={'set' if self.telegram_bot_token else 'unset'})")
 
 
@@ -61,6 +61,17 @@ def _positive_int(name: str, value: str) -> int:
     if number < 1:
         raise ConfigError(f"{name} must be at least 1, got {number}")
     return number
+
+
+def _interval(name: str, value: str) -> int | None:
+    """``auto`` (the budget decides, SPEC §10) or a whole number of seconds ≥ 1."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        return _positive_int(name, value)
+    except ConfigError:
+        raise ConfigError(f"{name} must be auto or a whole number of seconds ≥ 1, "
+                          f"got {value!r}") from None
 
 
 def _id_list(name: str, value: str) -> frozenset[int]:
@@ -122,7 +133,7 @@ def load_settings(
         validate_secret(v.strip())
         kwargs["secret_key"] = v.strip()
     if (v := get("POLL_INTERVAL_SECONDS")) is not None:
-        kwargs["poll_interval_seconds"] = _positive_int("POLL_INTERVAL_SECONDS", v)
+        kwargs["poll_interval_seconds"] = _interval("POLL_INTERVAL_SECONDS", v)
     if (v := get("ADMIN_USER_IDS")) is not None:
         kwargs["admin_user_ids"] = _id_list("ADMIN_USER_IDS", v)
     if (v := get("LOG_LEVEL")) is not None:

@@ -1,11 +1,15 @@
 """Polling: evaluate each due subscriber with their own key, and queue what should be said.
 
-:class:`Poller` runs one user's poll: snapshots of their coins from the endpoints their plan
-allows, the signal engine with their thresholds, the alert decision, and one transaction
-that stores the new alert state together with the outbox rows (so a crash can neither lose a
-decided alert nor repeat one). :class:`PollScheduler` is driven by the bot's JobQueue: each
-tick it starts the due users' polls as independent tasks, bounded in number, each with its
-own deadline, so a slow or failing key never holds up the others.
+:class:`Poller` runs one user's poll. It reads what it needs once, into a
+:class:`PollContext` (the user row with its version, coins, key, preferences and alert
+states), does its work, and commits with a compare-and-set on that version: a user who
+changed their key, coins, pause or plan meanwhile keeps their change, and the poll's result is
+dropped (the user is polled again at once). A poll for a forgotten user ends quietly.
+
+:class:`PollScheduler` is driven by the bot's JobQueue: each tick it starts the due users'
+polls whose key has room for what the poll must fetch, as independent tasks, bounded in
+number; a user whose key is still busy waits in the database until it has room, so no poll is
+cut off for waiting on the limiter.
 
 Nothing here talks to Telegram; notices and alerts go to the outbox as data.
 """
@@ -16,19 +20,19 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
-from core.alerts import decide
+from core.alerts import AlertState
+from core.budget import Budget, budget_for
 from core.coinglass.errors import NoActivePlan
+from core.evaluation import Prefs, decide_coin
 from core.market import SECTION_TITLES
-from core.plans import HISTORY_ENDPOINTS, PLAN_INFO, Plan, min_plan_for, plan_for_limit
-from core.signals.catalog import SIGNAL_INFO
-from core.signals.engine import evaluate
-from core.snapshot import SECTION_PATH, SnapshotBuilder, required_interval
+from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
+from core.snapshot import SnapshotBatch, SnapshotBuilder, sections_of_path
 from core.storage.crypto import KeyUnreadable
-from core.storage.repo import PollWrite, Repository, User
+from core.storage.repo import PollWrite, Repository
 from core.summary import summarize
-from core.thresholds import ThresholdSet
+from core.users import User
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ NOTICE_KEY_UNREADABLE = "key_unreadable"
 NOTICE_ENDPOINTS_REFUSED = "endpoints_refused"
 NOTICE_PLAN_CHANGED = "plan_changed"
 
+RETRY_AFTER_BUG_SECONDS = 60.0
+
 
 @dataclass
 class PollOutcome:
@@ -48,53 +54,84 @@ class PollOutcome:
     requests: int = 0
     error: str | None = None
     key_rejected: bool = False
+    applied: bool = True          # False: the user changed meanwhile, the result was dropped
 
 
-def effective_interval(user: User, default_seconds: int, coins: int) -> int:
-    """The user's interval, raised when their plan's budget cannot cover their coins."""
-    plan = user.effective_plan or Plan.HOBBYIST
-    per_minute = user.plan_limit or PLAN_INFO[plan].per_minute
-    return max(user.interval_seconds or default_seconds, required_interval(plan, per_minute, coins))
+@dataclass(frozen=True)
+class PollContext:
+    """Everything one poll reads, read once when it starts."""
+
+    user: User
+    coins: tuple[str, ...]
+    api_key: str | None
+    key_unreadable: bool
+    budget: Budget
+    prefs: Prefs
+    states: Mapping[tuple[str, str], AlertState]
 
 
 class Poller:
     def __init__(self, repo: Repository, builder: SnapshotBuilder, *,
-                 default_interval: int, clock: Callable[[], float] = time.time):
+                 default_interval: int | None, clock: Callable[[], float] = time.time):
         self.repo = repo
         self.builder = builder
-        self.default_interval = default_interval
+        self.default_interval = default_interval     # POLL_INTERVAL_SECONDS (None: auto)
         self.clock = clock
 
-    async def poll_user(self, user: User) -> PollOutcome:
+    def budget(self, user: User, coins: int) -> Budget:
+        return budget_for(user, coins, self.default_interval)
+
+    def context(self, user_id: int) -> PollContext | None:
+        """Read the user's state for a poll; None if they are gone."""
+        user = self.repo.get_user(user_id)
+        if user is None:
+            return None
+        coins = tuple(self.repo.coins(user_id))
+        try:
+            api_key, unreadable = self.repo.api_key(user_id), False
+        except KeyUnreadable:
+            api_key, unreadable = None, True
+        return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
+                           self.repo.prefs(user_id), self.repo.alert_states(user_id))
+
+    def pacing_wait(self, ctx: PollContext) -> float:
+        """Seconds until the key's window has room for what this poll must fetch."""
+        if not ctx.api_key or not ctx.coins:
+            return 0.0
+        limiter = self.builder.client.limiters.peek(ctx.api_key)
+        if limiter is None:
+            return 0.0
+        needed = self.builder.planned_requests(ctx.api_key, ctx.budget, list(ctx.coins))
+        return limiter.ready_in(needed)
+
+    async def poll_user(self, user: User | int) -> PollOutcome:
         """One poll of one user; never raises for CoinGlass or key problems."""
+        user_id = user if isinstance(user, int) else user.id
+        ctx = self.context(user_id)
+        if ctx is None:
+            return PollOutcome(user_id, applied=False)
+        return await self.poll(ctx)
+
+    async def poll(self, ctx: PollContext) -> PollOutcome:
+        user = ctx.user
         outcome = PollOutcome(user.id)
         now = self.clock()
-        coins = self.repo.coins(user.id)
-        interval = effective_interval(user, self.default_interval, len(coins))
+        interval = ctx.budget.interval
         # Keep the user's phase in the interval; after a late poll, start a new phase from now.
         next_at = (user.next_poll_at or now) + interval
         if next_at <= now:
             next_at = now + interval
         write = PollWrite(user_changes={"last_poll_at": now, "next_poll_at": next_at})
-        try:
-            api_key = self.repo.api_key(user.id)
-        except KeyUnreadable:
+        if ctx.key_unreadable:
             self._key_failed(user, write, NOTICE_KEY_UNREADABLE,
                              "stored key unreadable (the secret key changed)", outcome)
-            self.repo.commit_poll(user.id, write)
-            return outcome
-        if not api_key or not coins:
-            self.repo.commit_poll(user.id, write)
-            return outcome
+            return self._commit(ctx, write, outcome)
+        if not ctx.api_key or not ctx.coins:
+            return self._commit(ctx, write, outcome)
 
-        plan = user.effective_plan or Plan.HOBBYIST
-        batch = await self.builder.build(
-            api_key, plan, coins, disabled=user.disabled_endpoints,
-            per_minute=user.plan_limit or PLAN_INFO[plan].per_minute,
-        )
+        batch = await self.builder.build(ctx.api_key, ctx.budget, list(ctx.coins))
         outcome.requests = batch.requests
-        self.repo.count("polls")
-        self.repo.count("coinglass_requests", batch.requests)
+        write.counters.update(polls=1, coinglass_requests=batch.requests)
 
         # "Upgrade plan" from a snapshot endpoint that every plan has means no plan at all
         # (history endpoints can refuse an interval on a plan that is otherwise fine).
@@ -106,14 +143,31 @@ class Poller:
             else:
                 notice, reason = NOTICE_KEY_REJECTED, str(batch.auth_error)
             self._key_failed(user, write, notice, reason, outcome)
-            self.repo.commit_poll(user.id, write)
-            return outcome
+            return self._commit(ctx, write, outcome)
 
-        self._note_plan_change(user, api_key, batch.answered, write)
+        self._note_plan_change(user, ctx.api_key, batch.answered, write)
         self._note_refusals(user, batch.refused, write)
+        self._note_errors(batch, write, outcome, now)
+        self._decide(ctx, batch, write, now)
+        outcome.alerts = sum(1 for row in write.alerts if row["kind"] == "alert")
+        outcome.queued = len(write.alerts)
+        if outcome.alerts:
+            write.counters["alerts_decided"] = outcome.alerts
+        return self._commit(ctx, write, outcome)
+
+    def _commit(self, ctx: PollContext, write: PollWrite, outcome: PollOutcome) -> PollOutcome:
+        outcome.applied = self.repo.commit_poll(ctx.user.id, write, ctx.user.version)
+        if not outcome.applied:
+            outcome.alerts = outcome.queued = 0
+            log.info("poll of user %s dropped: the user changed meanwhile", ctx.user.id)
+        return outcome
+
+    @staticmethod
+    def _note_errors(batch: SnapshotBatch, write: PollWrite, outcome: PollOutcome,
+                     now: float) -> None:
         if batch.errors:
             outcome.error = batch.errors[0]
-            self.repo.count("poll_errors")
+            write.counters["poll_errors"] = 1
             if batch.all_failed:
                 error = f"CoinGlass unreachable ({batch.errors[0]})"
             else:
@@ -123,35 +177,16 @@ class Poller:
             write.user_changes.update(last_error="CoinGlass rate limit: backing off",
                                       last_error_at=now)
 
-        self._decide(user.id, batch.snapshots, write, now)
-        outcome.alerts = sum(1 for row in write.alerts if row["kind"] == "alert")
-        outcome.queued = len(write.alerts)
-        self.repo.commit_poll(user.id, write)
-        if outcome.alerts:
-            self.repo.count("alerts_decided", outcome.alerts)
-        return outcome
-
-    def _decide(self, user_id: int, snapshots: dict, write: PollWrite, now: float) -> None:
+    def _decide(self, ctx: PollContext, batch: SnapshotBatch, write: PollWrite,
+                now: float) -> None:
         """Evaluate each coin with the user's thresholds; queue an alert where one is due."""
-        user_wide, per_coin = self.repo.thresholds(user_id)
-        enabled = set(SIGNAL_INFO) - self.repo.disabled_signals(user_id)
-        previous = self.repo.alert_states(user_id)
-        for coin, snapshot in snapshots.items():
+        for coin, snapshot in batch.snapshots.items():
             if not snapshot.present():
                 continue          # nothing known: keep the state as it was, decide nothing
-            thresholds = ThresholdSet.resolve(user_wide, per_coin.get(coin))
-            evaluation = evaluate(snapshot, thresholds, enabled=enabled)
-            decision = decide(
-                evaluation.signals,
-                {sid: st for (c, sid), st in previous.items() if c == coin},
-                min_level=thresholds.min_level,
-                cooldown_seconds=lambda level, t=thresholds: t.cooldown_minutes(level) * 60.0,
-                now=now,
-            )
-            # Signals that could not be evaluated (data missing) keep their state, so an
-            # outage does not make a still-active signal look new when the data returns.
-            keep = [s.id for s in evaluation.signals] + list(evaluation.unevaluated)
-            write.cleared.append((coin, keep))
+            previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
+            result = decide_coin(snapshot, ctx.prefs, previous, now)
+            decision, evaluation = result.decision, result.evaluation
+            write.cleared.append((coin, list(result.keep_active)))
             write.states.extend((coin, sid, state) for sid, state in decision.states.items())
             if decision.alert:
                 write.alerts.append({
@@ -175,19 +210,19 @@ class Poller:
         write.user_changes.update(key_state="rejected", key_state_at=now,
                                   last_error=reason, last_error_at=now)
         if notice not in user.notices:
-            write.user_changes["notices"] = user.notices | {notice}
+            write.notices_added.add(notice)
             write.alerts.append({"kind": "notice", "payload": {"notice": notice}})
             outcome.queued += 1
-        self.repo.count("keys_rejected")
+        write.counters["keys_rejected"] = 1
 
     def _note_plan_change(self, user: User, api_key: str, answered: int,
                           write: PollWrite) -> None:
         """CoinGlass's API-KEY-MAX-LIMIT moved: the user changed plan. Follow it (unless they
         set one with /plan) and say so; a bigger plan may answer what was refused before."""
         limiter = self.builder.client.limiters.peek(api_key)
-        if not answered or limiter is None or not user.plan_limit:
+        if not answered or limiter is None or not user.plan_limit or not limiter.header_limit:
             return
-        limit = limiter.per_minute
+        limit = limiter.header_limit
         if limit == user.plan_limit:
             return
         plan = plan_for_limit(limit)
@@ -203,8 +238,8 @@ class Poller:
         new = sorted(set(refused) - user.disabled_endpoints)
         if not new:
             return
-        write.user_changes["disabled_endpoints"] = user.disabled_endpoints | set(new)
-        sections = sorted({SECTION_TITLES[s] for s, path in SECTION_PATH.items() if path in new})
+        write.disabled_added |= set(new)
+        sections = sorted({SECTION_TITLES[s] for path in new for s in sections_of_path(path)})
         write.alerts.append({"kind": "notice", "payload": {
             "notice": NOTICE_ENDPOINTS_REFUSED, "sections": sections,
             "plans": sorted({min_plan_for(p).title for p in new}),
@@ -212,17 +247,18 @@ class Poller:
 
 
 class PollScheduler:
-    """Starts due polls; called every second or so by the JobQueue."""
+    """Starts due polls; called every half second or so by the JobQueue."""
 
     def __init__(self, repo: Repository, poller: Poller, *, max_concurrent: int = 200,
-                 poll_timeout: Callable[[int], float] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, batch: int = 500,
+                 deadline: Callable[[PollContext], float] | None = None):
         self.repo = repo
         self.poller = poller
         self.clock = clock
+        self.batch = batch
+        self._deadline = deadline or (lambda ctx: ctx.budget.poll_deadline())
         self._slots = asyncio.Semaphore(max_concurrent)
         self._running: dict[int, asyncio.Task] = {}
-        self._timeout = poll_timeout or (lambda interval: max(30.0, float(interval)))
         self.on_done: Callable[[PollOutcome], None] | None = None
 
     @property
@@ -232,37 +268,51 @@ class PollScheduler:
     def stagger(self) -> None:
         """Spread overdue users over their interval (after downtime), instead of all at once."""
         now = self.clock()
-        with self.repo.db.atomic():
-            for user in self.repo.due_users(now, limit=100_000):
-                if user.next_poll_at is None:
-                    continue      # never polled: due now
-                interval = user.interval_seconds or self.poller.default_interval
-                offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
-                self.repo.update_user(user.id, next_poll_at=now + offset)
+        moves = []
+        for user in self.repo.due_users(now, limit=1_000_000):
+            if user.next_poll_at is None:
+                continue      # never polled: due now
+            interval = self.poller.budget(user, len(self.repo.coins(user.id))).interval
+            offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
+            moves.append((user.id, now + offset))
+        self.repo.defer(moves)
 
     def tick(self) -> int:
-        """Start the polls that are due and not already running; returns how many started."""
+        """Start the due polls whose key has room; returns how many started."""
+        now = self.clock()
         started = 0
-        for user in self.repo.due_users(self.clock()):
+        later: list[tuple[int, float]] = []
+        for user in self.repo.due_users(now, limit=self.batch):
             if user.id in self._running:
                 continue
-            task = asyncio.create_task(self._run(user), name=f"poll-{user.id}")
+            ctx = self.poller.context(user.id)
+            if ctx is None:
+                continue
+            wait = self.poller.pacing_wait(ctx)
+            if wait > 0.05:
+                later.append((user.id, now + wait))
+                continue
+            task = asyncio.create_task(self._run(ctx), name=f"poll-{user.id}")
             self._running[user.id] = task
             started += 1
+        if later:
+            self.repo.defer(later)
         return started
 
-    async def _run(self, user: User) -> PollOutcome | None:
+    async def _run(self, ctx: PollContext) -> PollOutcome | None:
+        user_id = ctx.user.id
         try:
             async with self._slots:
-                interval = user.interval_seconds or self.poller.default_interval
                 try:
-                    async with asyncio.timeout(self._timeout(interval)):
-                        outcome = await self.poller.poll_user(user)
+                    async with asyncio.timeout(self._deadline(ctx)):
+                        outcome = await self.poller.poll(ctx)
                 except TimeoutError:
-                    log.warning("poll of user %s exceeded its deadline", user.id)
-                    self.repo.update_user(user.id, next_poll_at=self.clock() + interval,
-                                          last_error="poll took too long (CoinGlass slow)",
-                                          last_error_at=self.clock())
+                    # Only a CoinGlass that hangs past every request timeout gets here.
+                    log.warning("poll of user %s exceeded its deadline", user_id)
+                    self.repo.commit_poll(user_id, PollWrite(user_changes={
+                        "next_poll_at": self.clock() + ctx.budget.interval,
+                        "last_error": "poll took too long (CoinGlass slow)",
+                        "last_error_at": self.clock()}), ctx.user.version)
                     return None
             if self.on_done:
                 self.on_done(outcome)
@@ -271,13 +321,13 @@ class PollScheduler:
             raise
         except Exception:
             # A bug must not stop everyone's polling: log it, retry this user later.
-            log.exception("poll of user %s failed", user.id)
-            self.repo.update_user(user.id, next_poll_at=self.clock() + 60.0,
-                                  last_error="internal error during poll",
-                                  last_error_at=self.clock())
+            log.exception("poll of user %s failed", user_id)
+            self.repo.commit_poll(user_id, PollWrite(user_changes={
+                "next_poll_at": self.clock() + RETRY_AFTER_BUG_SECONDS,
+                "last_error": "internal error during poll", "last_error_at": self.clock()}))
             return None
         finally:
-            self._running.pop(user.id, None)
+            self._running.pop(user_id, None)
 
     async def run_all_due(self) -> list[PollOutcome | None]:
         """Start and await every due poll (benchmarks and tests)."""

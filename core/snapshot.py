@@ -1,51 +1,46 @@
-"""Build market snapshots for one key's coins from the endpoints its plan allows.
+"""Build market snapshots for one key's coins, fetching only what is stale.
 
-One :meth:`SnapshotBuilder.build` call is one poll of one key. Within it a request is never
-sent twice: requests are memoised by endpoint and parameters, so the all-coins funding list
-(and Bitcoin dominance, and the Hyperliquid whale feed) is fetched once and shared by that
-key's coins. Requests run with bounded concurrency and are paced by the key's rate limiter.
-One failing endpoint leaves one section missing, with the reason; it never fails the
-snapshot. A rejected key stops the poll early, since every further request would fail too.
+One :meth:`SnapshotBuilder.build` call is one poll of one key. The requests it may make are
+the user's :class:`~core.freshness.Source` list (their budget's): fast sources every poll,
+slow ones when their pace has passed; a slow value is kept per key with its time and used
+until it is ``max_age`` old, after which the section is missing rather than stale.
 
-Slow data (exchange balances, dominance) is kept per key for a while across polls to save
-the key's budget; its section time says how old it is.
+Within a poll a request is never sent twice. Requests run with bounded concurrency and are
+paced by the key's rate limiter. One failing source leaves its sections missing, with the
+reason; a rejected key stops the poll early, since every further request would fail too.
+
+Standard+ keys read price, open interest and liquidations of all their coins from one
+``coins-markets`` request. Lower plans read them per coin, and their live price is the open
+interest's own valuation (the "All" row's USD ÷ coin quantity, see ``_live_price``), anchored to
+Binance's candle at the slow ``price_ref`` pace, so price costs no request of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
+from core import freshness as fr
 from core import market as m
-from core.coinglass import paths
+from core.budget import Budget
+from core.coinglass import venues as venue_table
 from core.coinglass.client import CoinGlassClient
 from core.coinglass.errors import AuthError, CoinGlassError, PlanTooLow, RateLimited
-from core.coinglass.ratelimit import HEADROOM, key_fingerprint
+from core.coinglass.models import Candle, CoinMarket, OpenInterestList, PairMarket
+from core.coinglass.ratelimit import key_fingerprint
 from core.market import Missing, MissingReason
-from core.plans import INTERVAL_MINUTES, PLAN_INFO, Plan
+from core.plans import INTERVAL_MINUTES, Plan
 
 log = logging.getLogger(__name__)
 
 WATCH_EXCHANGE = "Binance"          # venue of the pair-level endpoints (L/S, price, walls)
 WHALE_LOOKBACK = timedelta(hours=1)
-SLOW_TTL_SECONDS = {paths.BITCOIN_DOMINANCE: 3600.0, paths.EXCHANGE_BALANCE_LIST: 900.0}
-
-# The endpoint each section needs first; a user whose endpoint was refused has it "disabled".
-SECTION_PATH: dict[str, str] = {
-    m.FUNDING: paths.FUNDING_EXCHANGE_LIST, m.OPEN_INTEREST: paths.OI_EXCHANGE_LIST,
-    m.LIQUIDATIONS: paths.LIQUIDATION_EXCHANGE_LIST, m.TAKER: paths.TAKER_EXCHANGE_LIST,
-    m.GLOBAL_LS: paths.GLOBAL_LONG_SHORT_HISTORY, m.TOP_LS: paths.TOP_LONG_SHORT_ACCOUNT_HISTORY,
-    m.PRICE: paths.PRICE_HISTORY, m.BALANCES: paths.EXCHANGE_BALANCE_LIST,
-    m.DOMINANCE: paths.BITCOIN_DOMINANCE, m.NETFLOW: paths.COIN_NETFLOW,
-    m.CVD: paths.AGGREGATED_CVD_HISTORY, m.WHALES: paths.HYPERLIQUID_WHALE_ALERT,
-    m.WALLS: paths.LARGE_LIMIT_ORDER, m.LIQUIDATION_ORDERS: paths.LIQUIDATION_ORDER,
-    m.CLUSTERS: paths.LIQUIDATION_AGGREGATED_MAP,
-}
+MARKETS_PER_PAGE = 200              # coins-markets page: the majors of any watch list
+CALIBRATION_LIMIT = 0.02            # OI valuation more than 2 % off Binance: not trusted
+KEEP_IDLE_SECONDS = 2 * 3600.0      # forget a key's kept values after this long unused
 
 
 def regime_window(plan: Plan) -> str:
@@ -66,24 +61,29 @@ def sections_for(plan: Plan) -> list[str]:
     return [s for s in m.SECTIONS if plan >= m.SECTION_MIN_PLAN[s]]
 
 
-def requests_per_poll(plan: Plan, coins: int) -> int:
-    """Requests one poll of ``coins`` coins costs at most (shared calls counted once)."""
-    shared = {paths.FUNDING_EXCHANGE_LIST, paths.BITCOIN_DOMINANCE, paths.HYPERLIQUID_WHALE_ALERT}
-    sections = sections_for(plan)
-    per_coin = sum(1 for s in sections if SECTION_PATH[s] not in shared)
-    return sum(1 for s in sections if SECTION_PATH[s] in shared) + per_coin * coins
-
-
-def required_interval(plan: Plan, per_minute: int, coins: int) -> int:
-    """The shortest poll interval (s) at which ``coins`` coins stay within the key's budget."""
-    if coins <= 0:
-        return 1
-    usable = max(1, math.floor(per_minute * HEADROOM))
-    return max(1, math.ceil(60 * requests_per_poll(plan, coins) / usable))
+def sections_of_path(path: str) -> set[str]:
+    """The snapshot sections a CoinGlass path feeds (to name what a refusal stops)."""
+    return {s for src in fr.SOURCES.values() if src.path == path for s in src.sections}
 
 
 class _NoData(Exception):
     """The endpoint answered, but with nothing for this coin."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A fetched value and when (Unix seconds) it was fetched."""
+
+    at: float
+    value: Any
+    extra: Any = None
+
+
+@dataclass
+class _KeyMemory:
+    values: dict[tuple[str, str | None], Kept] = field(default_factory=dict)
+    markets_missing: set[str] = field(default_factory=set)   # coins not on the markets page
+    last_used: float = 0.0
 
 
 @dataclass
@@ -105,55 +105,59 @@ class SnapshotBatch:
 
 
 class _Poll:
-    """Memo, concurrency bound and outcome of one build."""
+    """The fetches of one build: memo, concurrency bound and outcome."""
 
-    def __init__(self, builder: SnapshotBuilder, api_key: str, plan: Plan, per_minute: int,
-                 concurrency: int, coins: list[str]):
-        self.builder = builder
+    def __init__(self, api_key: str, budget: Budget, coins: list[str], memory: _KeyMemory,
+                 concurrency: int, now: float):
         self.api_key = api_key
-        self.coins = frozenset(c.upper() for c in coins)
-        self.plan = plan
-        self.per_minute = per_minute
+        self.budget = budget
+        self.plan = budget.plan
+        self.coins = coins
+        self.memory = memory
+        self.now = now
         self.semaphore = asyncio.Semaphore(concurrency)
-        self.memo: dict[tuple, asyncio.Future] = {}
+        self.results: dict[tuple[str, str | None], Any] = {}   # value or exception
         self.batch = SnapshotBatch(snapshots={})
 
-    def fetch(self, path: str, args: tuple, call: Callable[[], Awaitable[Any]]) -> asyncio.Future:
-        """The (shared) future of one request; sent at most once per poll."""
-        memo_key = (path, args)
-        future = self.memo.get(memo_key)
-        if future is None:
-            future = asyncio.ensure_future(self._run(path, memo_key, call))
-            self.memo[memo_key] = future
-        return future
-
-    async def _run(self, path: str, memo_key: tuple, call: Callable[[], Awaitable[Any]]) -> Any:
-        cache = self.builder._slow_cache
-        ttl = SLOW_TTL_SECONDS.get(path)
-        cache_key = (key_fingerprint(self.api_key), memo_key)
-        if ttl is not None and (hit := cache.get(cache_key)) and hit[0] > time.monotonic():
-            return hit[1]
-        if self.batch.auth_error is not None:
-            raise self.batch.auth_error
-        async with self.semaphore:
+    async def run(self, name: str, coin: str | None, call: Callable[[], Awaitable[Any]]) -> None:
+        source = fr.SOURCES[name]
+        try:
             if self.batch.auth_error is not None:
                 raise self.batch.auth_error
-            self.batch.requests += 1
-            try:
-                result = await call()
-            except AuthError as exc:
-                self.batch.auth_error = exc
-                raise
-            except PlanTooLow:
-                self.batch.refused.add(path)
-                raise
-            except RateLimited:
-                self.batch.rate_limited = True
-                raise
-            self.batch.answered += 1
-        if ttl is not None:
-            cache[cache_key] = (time.monotonic() + ttl, result)
-        return result
+            async with self.semaphore:
+                if self.batch.auth_error is not None:
+                    raise self.batch.auth_error
+                self.batch.requests += 1
+                try:
+                    value = await call()
+                except AuthError as exc:
+                    self.batch.auth_error = exc
+                    raise
+                except PlanTooLow:
+                    self.batch.refused.add(source.path)
+                    raise
+                except RateLimited:
+                    self.batch.rate_limited = True
+                    raise
+                except CoinGlassError as exc:
+                    if str(exc) not in self.batch.errors:
+                        self.batch.errors.append(str(exc))
+                    raise
+                self.batch.answered += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:          # kept as the section's reason; never fails the poll
+            self.results[(name, coin)] = exc
+            return
+        self.results[(name, coin)] = value
+
+    def value(self, name: str, coin: str | None) -> Kept | BaseException | None:
+        """The kept value (this poll's answers are kept before assembly) while it is young
+        enough to use, else this poll's failure."""
+        kept = self.memory.values.get((name, coin))
+        if kept is not None and self.now - kept.at <= fr.SOURCES[name].max_age:
+            return kept
+        return self.results.get((name, coin))
 
 
 class SnapshotBuilder:
@@ -162,54 +166,163 @@ class SnapshotBuilder:
         self.client = client
         self.concurrency_per_key = concurrency_per_key
         self.clock = clock
-        self._slow_cache: dict[tuple, tuple[float, Any]] = {}
+        self._memory: dict[str, _KeyMemory] = {}
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
 
     def forget_key(self, api_key: str) -> None:
-        """Drop cached data of a key (after /forget or a new key)."""
-        fp = key_fingerprint(api_key)
-        for cache_key in [k for k in self._slow_cache if k[0] == fp]:
-            del self._slow_cache[cache_key]
+        """Drop kept data of a key (after /forget or a new key)."""
+        self._memory.pop(key_fingerprint(api_key), None)
 
-    async def build(self, api_key: str, plan: Plan, coins: list[str], *,
-                    disabled: frozenset[str] = frozenset(),
-                    per_minute: int | None = None) -> SnapshotBatch:
+    def sweep(self) -> int:
+        """Drop the kept values of keys unused for a while; returns how many keys."""
+        now = self._now()
+        idle = [fp for fp, mem in self._memory.items() if now - mem.last_used > KEEP_IDLE_SECONDS]
+        for fp in idle:
+            del self._memory[fp]
+        return len(idle)
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    # --- what a poll fetches ----------------------------------------------------------------
+
+    def _wanted(self, budget: Budget, coins: list[str],
+                memory: _KeyMemory) -> list[tuple[str, str | None]]:
+        """(source, coin) pairs stale now; coin None for key-wide sources."""
+        now = self._now()
+        wanted: list[tuple[str, str | None]] = []
+        names = [s.name for s in budget.sources]
+        if "markets" in names and memory.markets_missing:
+            names += ["oi", "liquidations", "price_ref"]     # coins the markets page lacks
+        for name in names:
+            source = fr.SOURCES[name]
+            if source.scope == fr.KEY_WIDE:
+                kept = memory.values.get((name, None))
+                age = None if kept is None else now - kept.at
+                if name == fr.FUNDING_LIST and kept is not None and \
+                        not set(coins) <= set(kept.extra or ()):
+                    age = None            # a coin added since: the list must be read again
+                if fr.stale(source, age, budget.interval):
+                    wanted.append((name, None))
+                continue
+            for coin in coins:
+                if name in ("oi", "liquidations", "price_ref") and "markets" in names \
+                        and coin not in memory.markets_missing:
+                    continue
+                kept = memory.values.get((name, coin))
+                age = None if kept is None else now - kept.at
+                if fr.stale(source, age, budget.interval):
+                    wanted.append((name, coin))
+        return wanted
+
+    def planned_requests(self, api_key: str, budget: Budget, coins: list[str]) -> int:
+        """How many requests a poll of these coins would send now."""
+        memory = self._memory.get(key_fingerprint(api_key)) or _KeyMemory()
+        return len(self._wanted(budget, coins, memory))
+
+    async def build(self, api_key: str, budget: Budget, coins: list[str]) -> SnapshotBatch:
         """Snapshots of ``coins`` with ``api_key``; never raises CoinGlassError."""
-        poll = _Poll(self, api_key, plan, per_minute or PLAN_INFO[plan].per_minute,
-                     self.concurrency_per_key, coins)
-        try:
-            results = await asyncio.gather(*(self._coin(poll, coin, disabled) for coin in coins))
-        finally:
-            for future in poll.memo.values():
-                if not future.done():
-                    future.cancel()
-                elif not future.cancelled():
-                    future.exception()      # mark retrieved: failures are in `missing`
-        poll.batch.snapshots = dict(zip(coins, results))
+        memory = self._memory.setdefault(key_fingerprint(api_key), _KeyMemory())
+        now = self._now()
+        memory.last_used = now
+        poll = _Poll(api_key, budget, coins, memory, self.concurrency_per_key, now)
+        missing_before = set(memory.markets_missing)
+        await self._fetch(poll, self._wanted(budget, coins, memory))
+        self._keep(poll)
+        if memory.markets_missing - missing_before and poll.batch.auth_error is None:
+            # Coins the markets page lacks: their per-coin figures, in this same poll.
+            extra = [(name, coin) for name, coin in self._wanted(budget, coins, memory)
+                     if coin in memory.markets_missing - missing_before
+                     and name in ("oi", "liquidations", "price_ref")]
+            await self._fetch(poll, extra)
+            self._keep(poll)
+        poll.batch.snapshots = {coin: self._assemble(poll, coin) for coin in coins}
         return poll.batch
 
-    async def _coin(self, poll: _Poll, coin: str, disabled: frozenset[str]) -> m.MarketSnapshot:
-        fetched_at = self.clock()
-        wanted = sections_for(poll.plan)
+    async def _fetch(self, poll: _Poll, wanted: list[tuple[str, str | None]]) -> None:
+        tasks = [asyncio.ensure_future(poll.run(name, coin, self._call(poll, name, coin)))
+                 for name, coin in wanted]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+
+    def _keep(self, poll: _Poll) -> None:
+        """Store this poll's answers for the polls to come."""
+        for (name, coin), value in poll.results.items():
+            if isinstance(value, BaseException):
+                continue
+            extra = None
+            if name == fr.FUNDING_LIST:
+                extra = tuple(poll.coins)
+                for venues in value.values():
+                    venue_table.learn(venues)
+            elif name == "price_ref":
+                oi = poll.results.get(("oi", coin))
+                live = _live_price(oi) if isinstance(oi, OpenInterestList) else None
+                extra = value[-1].close / live if value and live else None
+            elif name == "markets":
+                found = {row.symbol for row in value}
+                poll.memory.markets_missing = {c for c in poll.coins if c not in found}
+                value = {row.symbol: row for row in value if row.symbol in set(poll.coins)}
+            poll.memory.values[(name, coin)] = Kept(poll.now, value, extra)
+
+    def _call(self, poll: _Poll, name: str, coin: str | None) -> Callable[[], Awaitable[Any]]:
+        c, key, per_minute = self.client, poll.api_key, poll.budget.per_minute
+        plan = poll.plan
+        kw = {"per_minute": per_minute}
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "oi": lambda: c.open_interest(key, coin, **kw),
+            "oi_weights": lambda: c.open_interest(key, coin, **kw),
+            "liquidations": lambda: c.liquidations(key, coin, "1h", **kw),
+            "taker": lambda: c.taker_volume(key, coin, "1h", **kw),
+            "markets": lambda: c.coins_markets(key, per_page=MARKETS_PER_PAGE, **kw),
+            "price_ref": lambda: c.price_history(key, pair_of(coin), regime_window(plan), 3,
+                                                 exchange=WATCH_EXCHANGE, **kw),
+            "funding_list": lambda: c.funding_rates(key, frozenset(poll.coins), **kw),
+            "funding_pairs": lambda: c.pairs_markets(key, coin, **kw),
+            "global_ls": lambda: c.global_long_short(key, pair_of(coin), ratio_interval(plan), 1,
+                                                     exchange=WATCH_EXCHANGE, **kw),
+            "top_ls": lambda: c.top_long_short_accounts(key, pair_of(coin), ratio_interval(plan),
+                                                        1, exchange=WATCH_EXCHANGE, **kw),
+            "balances": lambda: c.exchange_balances(key, coin, **kw),
+            "dominance": lambda: c.bitcoin_dominance(key, **kw),
+            "netflow": lambda: c.coin_netflow(key, coin, **kw),
+            "cvd": lambda: c.aggregated_cvd(key, coin, "1h", 2, **kw),
+            "whales": lambda: c.whale_alerts(key, **kw),
+            "walls": lambda: c.large_limit_orders(key, pair_of(coin), exchange=WATCH_EXCHANGE,
+                                                  **kw),
+            "liquidation_orders": lambda: c.liquidation_orders(key, coin, exchange=WATCH_EXCHANGE,
+                                                               **kw),
+            "clusters": lambda: c.liquidation_map(key, coin, "1d", **kw),
+        }
+        return calls[name]
+
+    # --- assembling a coin's snapshot -------------------------------------------------------
+
+    def _assemble(self, poll: _Poll, coin: str) -> m.MarketSnapshot:
+        wanted = set(sections_for(poll.plan))
         missing: dict[str, Missing] = {
             s: Missing(MissingReason.NOT_IN_PLAN, f"{m.SECTION_MIN_PLAN[s].title}+")
             for s in m.SECTIONS if s not in wanted
         }
-        active = []
-        for section in wanted:
-            if SECTION_PATH[section] in disabled:
-                missing[section] = Missing(MissingReason.DISABLED, "refused by CoinGlass earlier")
-            else:
-                active.append(section)
-        outcomes = await asyncio.gather(
-            *(self._section(poll, section, coin) for section in active), return_exceptions=True
-        )
         values: dict[str, Any] = {}
-        for section, outcome in zip(active, outcomes):
-            if isinstance(outcome, BaseException):
-                missing[section] = self._missing(outcome, poll)
-            else:
-                values[section] = outcome
-        return m.MarketSnapshot(coin=coin, plan=poll.plan, fetched_at=fetched_at,
+        for section in m.SECTIONS:
+            if section not in wanted:
+                continue
+            try:
+                values[section] = getattr(self, f"_{section}")(poll, coin)
+            except _Disabled:
+                missing[section] = Missing(MissingReason.DISABLED, "refused by CoinGlass earlier")
+            except BaseException as exc:       # noqa: BLE001 - every failure becomes a reason
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                missing[section] = self._missing(exc, poll)
+        return m.MarketSnapshot(coin=coin, plan=poll.plan, fetched_at=self.clock(),
                                 missing=missing, **values)
 
     @staticmethod
@@ -225,68 +338,80 @@ class SnapshotBuilder:
             if description not in poll.batch.errors:
                 poll.batch.errors.append(description)
             return Missing(MissingReason.ERROR, description)
-        if isinstance(exc, asyncio.CancelledError):
-            raise exc
-        log.exception("unexpected failure building a snapshot section", exc_info=exc)
+        log.error("unexpected failure building a snapshot section", exc_info=exc)
         return Missing(MissingReason.ERROR, "internal error")
 
-    # --- sections ---------------------------------------------------------------------------
+    @staticmethod
+    def _get(poll: _Poll, name: str, coin: str | None) -> Kept:
+        """The usable value of a source, or raise why there is none."""
+        if name not in {s.name for s in poll.budget.sources} and not (
+                name in ("oi", "liquidations", "price_ref") and coin in poll.memory.markets_missing):
+            raise _Disabled(name)
+        got = poll.value(name, coin)
+        if isinstance(got, Kept):
+            return got
+        if isinstance(got, BaseException):
+            raise got
+        raise _NoData("not fetched yet")
 
-    async def _section(self, poll: _Poll, section: str, coin: str) -> Any:
-        return await getattr(self, f"_{section}")(poll, coin)
+    @staticmethod
+    def _time(kept: Kept) -> datetime:
+        return datetime.fromtimestamp(kept.at, timezone.utc)
 
-    def _get(self, poll: _Poll, method: str, path: str, *args: Any, **kwargs: Any) -> asyncio.Future:
-        call = getattr(self.client, method)
-        kwargs["per_minute"] = poll.per_minute
-        memo_args = args + tuple(sorted(kwargs.items()))
-        return poll.fetch(path, memo_args, lambda: call(poll.api_key, *args, **kwargs))
+    def _market_row(self, poll: _Poll, coin: str) -> tuple[CoinMarket, Kept] | None:
+        """The coin's coins-markets row, when the plan reads from it and the page had it."""
+        if not fr.uses_markets(poll.plan) or coin in poll.memory.markets_missing:
+            return None
+        kept = self._get(poll, "markets", None)
+        row = kept.value.get(coin)
+        if row is None:
+            raise _NoData(f"{coin} is not on CoinGlass's markets page")
+        return row, kept
 
-    async def _open_interest_list(self, poll: _Poll, coin: str):
-        return await self._get(poll, "open_interest", paths.OI_EXCHANGE_LIST, coin)
-
-    async def _candles(self, poll: _Poll, coin: str):
-        window = regime_window(poll.plan)
-        return window, await self._get(poll, "price_history", paths.PRICE_HISTORY,
-                                       pair_of(coin), window, 3, exchange=WATCH_EXCHANGE)
-
-    async def _funding(self, poll: _Poll, coin: str) -> m.FundingSection:
-        rates = await self._get(poll, "funding_rates", paths.FUNDING_EXCHANGE_LIST, poll.coins)
-        venues = rates.get(coin.upper()) or []
-        if not venues:
-            raise _NoData(f"no funding rates for {coin}")
-        stable = [v for v in venues if v.margin == "stablecoin"] or venues
-        weights: dict[str, float] = {}
-        try:
-            oi = await self._open_interest_list(poll, coin)
-            weights = {r.exchange.lower(): r.stablecoin_margin_usd or 0.0 for r in oi.exchanges}
-        except CoinGlassError:
-            pass                      # fall back to the plain mean below
-        mean = sum(v.rate_8h_pct for v in stable) / len(stable)
-        weighted = [(v, weights.get(v.exchange.lower(), 0.0)) for v in stable]
-        total_weight = sum(w for _, w in weighted if w > 0)
-        kind = "stablecoin-margined" if stable[0].margin == "stablecoin" else "coin-margined"
-        if total_weight > 0:
-            used = [(v, w) for v, w in weighted if w > 0]
-            average = sum(v.rate_8h_pct * w for v, w in used) / total_weight
-            method = f"OI-weighted mean of {len(used)} {kind} venues"
-        else:
-            average, method = mean, f"mean of {len(stable)} {kind} venues"
-        return m.FundingSection(venues=tuple(venues), average_8h_pct=average,
-                                average_method=method, mean_8h_pct=mean, time=self.clock())
-
-    async def _open_interest(self, poll: _Poll, coin: str) -> m.OpenInterestSection:
-        oi = await self._open_interest_list(poll, coin)
+    def _open_interest(self, poll: _Poll, coin: str) -> m.OpenInterestSection:
+        if (market := self._market_row(poll, coin)) is not None:
+            row, kept = market
+            if row.open_interest_usd is None:
+                raise _NoData(f"no open interest for {coin}")
+            weights = poll.value("oi_weights", coin)
+            by_exchange = _by_exchange(weights.value) if isinstance(weights, Kept) else ()
+            return m.OpenInterestSection(row.open_interest_usd, dict(row.oi_change_pct),
+                                         by_exchange, self._time(kept))
+        kept = self._get(poll, "oi", coin)
+        oi: OpenInterestList = kept.value
         if oi.total is None:
             raise _NoData(f"no open interest for {coin}")
-        return m.OpenInterestSection(
-            total_usd=oi.total.usd, change_pct=dict(oi.total.change_pct),
-            by_exchange=tuple(m.ExchangeOpenInterest(r.exchange, r.usd, r.stablecoin_margin_usd)
-                              for r in oi.exchanges),
-            time=self.clock(),
-        )
+        return m.OpenInterestSection(oi.total.usd, dict(oi.total.change_pct), _by_exchange(oi),
+                                     self._time(kept))
 
-    async def _liquidations(self, poll: _Poll, coin: str) -> m.LiquidationSection:
-        liq = await self._get(poll, "liquidations", paths.LIQUIDATION_EXCHANGE_LIST, coin, "1h")
+    def _price(self, poll: _Poll, coin: str) -> m.PriceSection:
+        if (market := self._market_row(poll, coin)) is not None:
+            row, kept = market
+            return m.PriceSection(row.price, "1h", row.price_change_pct.get("1h"),
+                                  self._time(kept))
+        ref = self._get(poll, "price_ref", coin)
+        candles: list[Candle] = ref.value
+        if not candles:
+            raise _NoData(f"no price for {pair_of(coin)}")
+        price, at = candles[-1].close, ref.at
+        oi = poll.value("oi", coin)
+        live = _live_price(oi.value) if isinstance(oi, Kept) else None
+        if live is not None and ref.extra and abs(ref.extra - 1.0) <= CALIBRATION_LIMIT:
+            price, at = live * ref.extra, oi.at
+        window = regime_window(poll.plan)
+        return m.PriceSection(price, window, _change(candles, window, price, at),
+                              datetime.fromtimestamp(at, timezone.utc))
+
+    def _liquidations(self, poll: _Poll, coin: str) -> m.LiquidationSection:
+        if (market := self._market_row(poll, coin)) is not None:
+            row, kept = market
+            long_usd = row.long_liquidation_usd.get("1h")
+            short_usd = row.short_liquidation_usd.get("1h")
+            if long_usd is None or short_usd is None:
+                raise _NoData(f"no liquidation data for {coin}")
+            return m.LiquidationSection("1h", long_usd, short_usd, self._time(kept))
+        kept = self._get(poll, "liquidations", coin)
+        liq = kept.value
         if liq.total is not None:
             long_usd, short_usd = liq.total.long_usd, liq.total.short_usd
         elif liq.exchanges:
@@ -294,54 +419,64 @@ class SnapshotBuilder:
             short_usd = sum(r.short_usd for r in liq.exchanges)
         else:
             raise _NoData(f"no liquidation data for {coin}")
-        return m.LiquidationSection("1h", long_usd, short_usd, self.clock())
+        return m.LiquidationSection("1h", long_usd, short_usd, self._time(kept))
 
-    async def _taker(self, poll: _Poll, coin: str) -> m.TakerSection:
-        taker = await self._get(poll, "taker_volume", paths.TAKER_EXCHANGE_LIST, coin, "1h")
-        if taker is None:
+    def _funding(self, poll: _Poll, coin: str) -> m.FundingSection:
+        weights: dict[str, float] = {}
+        if poll.budget.funding == fr.FUNDING_PAIRS:
+            kept = self._get(poll, fr.FUNDING_PAIRS, coin)
+            venues, weights = _pair_venues(kept.value)
+        else:
+            kept = self._get(poll, fr.FUNDING_LIST, None)
+            venues = list(kept.value.get(coin.upper()) or [])
+            source = poll.value("oi_weights" if fr.uses_markets(poll.plan) else "oi", coin)
+            if isinstance(source, Kept) and source.value.exchanges:
+                weights = {r.exchange.lower(): r.stablecoin_margin_usd or 0.0
+                           for r in source.value.exchanges}
+        if not venues:
+            raise _NoData(f"no funding rates for {coin}")
+        stable = [v for v in venues if v.margin == "stablecoin"] or venues
+        mean = sum(v.rate_8h_pct for v in stable) / len(stable)
+        kind = "stablecoin-margined" if stable[0].margin == "stablecoin" else "coin-margined"
+        used = [(v, weights.get(v.exchange.lower(), 0.0)) for v in stable]
+        used = [(v, w) for v, w in used if w > 0]
+        total = sum(w for _, w in used)
+        if total > 0:
+            average = sum(v.rate_8h_pct * w for v, w in used) / total
+            method = f"OI-weighted mean of {len(used)} {kind} venues"
+        else:
+            average, method = mean, f"mean of {len(stable)} {kind} venues"
+        return m.FundingSection(venues=tuple(venues), average_8h_pct=average,
+                                average_method=method, mean_8h_pct=mean, time=self._time(kept))
+
+    def _taker(self, poll: _Poll, coin: str) -> m.TakerSection:
+        kept = self._get(poll, "taker", coin)
+        if kept.value is None:
             raise _NoData(f"no taker volume for {coin}")
-        return m.TakerSection("1h", taker.buy_usd, taker.sell_usd, self.clock())
+        return m.TakerSection("1h", kept.value.buy_usd, kept.value.sell_usd, self._time(kept))
 
-    async def _ratio(self, poll: _Poll, coin: str, method: str, path: str) -> m.AccountRatio:
-        interval = ratio_interval(poll.plan)
-        points = await self._get(poll, method, path, pair_of(coin), interval, 1,
-                                 exchange=WATCH_EXCHANGE)
-        if not points:
+    def _ratio(self, poll: _Poll, coin: str, name: str) -> m.AccountRatio:
+        kept = self._get(poll, name, coin)
+        if not kept.value:
             raise _NoData(f"no long/short ratio for {pair_of(coin)}")
-        last = points[-1]
+        last = kept.value[-1]
         return m.AccountRatio(last.long_pct, last.short_pct, WATCH_EXCHANGE, pair_of(coin),
-                              interval, last.time)
+                              ratio_interval(poll.plan), last.time)
 
-    async def _global_ls(self, poll: _Poll, coin: str) -> m.AccountRatio:
-        return await self._ratio(poll, coin, "global_long_short", paths.GLOBAL_LONG_SHORT_HISTORY)
+    def _global_ls(self, poll: _Poll, coin: str) -> m.AccountRatio:
+        return self._ratio(poll, coin, "global_ls")
 
-    async def _top_ls(self, poll: _Poll, coin: str) -> m.AccountRatio:
-        return await self._ratio(poll, coin, "top_long_short_accounts",
-                                 paths.TOP_LONG_SHORT_ACCOUNT_HISTORY)
+    def _top_ls(self, poll: _Poll, coin: str) -> m.AccountRatio:
+        return self._ratio(poll, coin, "top_ls")
 
-    async def _price(self, poll: _Poll, coin: str) -> m.PriceSection:
-        window, candles = await self._candles(poll, coin)
-        if not candles:
-            raise _NoData(f"no price for {pair_of(coin)}")
-        now = self.clock()
-        current = candles[-1]
-        # The change over `window`: compare with the candle close nearest to now − window.
-        step = timedelta(minutes=INTERVAL_MINUTES[window])
-        target = now - step
-        references = [(c.time + step, c.close) for c in candles[:-1]]
-        references.append((current.time, current.open))
-        _, reference = min(references, key=lambda r: abs((r[0] - target).total_seconds()))
-        change = (current.close / reference - 1.0) * 100.0 if reference else None
-        return m.PriceSection(current.close, window, change, now)
-
-    async def _balances(self, poll: _Poll, coin: str) -> m.BalanceSection:
-        rows = await self._get(poll, "exchange_balances", paths.EXCHANGE_BALANCE_LIST, coin)
-        if not rows:
+    def _balances(self, poll: _Poll, coin: str) -> m.BalanceSection:
+        kept = self._get(poll, "balances", coin)
+        if not kept.value:
             raise _NoData(f"no exchange balances for {coin}")
-        return m.BalanceSection(tuple(rows), self.clock())
+        return m.BalanceSection(tuple(kept.value), self._time(kept))
 
-    async def _dominance(self, poll: _Poll, coin: str) -> m.DominanceSection:
-        points = await self._get(poll, "bitcoin_dominance", paths.BITCOIN_DOMINANCE)
+    def _dominance(self, poll: _Poll, coin: str) -> m.DominanceSection:
+        points = self._get(poll, "dominance", None).value
         if not points:
             raise _NoData("no Bitcoin dominance data")
         last = points[-1]
@@ -352,59 +487,106 @@ class SnapshotBuilder:
 
         return m.DominanceSection(last.dominance_pct, change(1), change(7), last.time)
 
-    async def _netflow(self, poll: _Poll, coin: str) -> m.NetflowSection:
-        flow = await self._get(poll, "coin_netflow", paths.COIN_NETFLOW, coin)
-        if flow is None:
+    def _netflow(self, poll: _Poll, coin: str) -> m.NetflowSection:
+        kept = self._get(poll, "netflow", coin)
+        if kept.value is None:
             raise _NoData(f"no netflow for {coin}")
-        return m.NetflowSection(dict(flow.net_flow_usd), self.clock())
+        return m.NetflowSection(dict(kept.value.net_flow_usd), self._time(kept))
 
-    async def _cvd(self, poll: _Poll, coin: str) -> m.CvdSection:
-        points = await self._get(poll, "aggregated_cvd", paths.AGGREGATED_CVD_HISTORY,
-                                 coin, "1h", 2)
+    def _cvd(self, poll: _Poll, coin: str) -> m.CvdSection:
+        points = self._get(poll, "cvd", coin).value
         if not points:
             raise _NoData(f"no CVD for {coin}")
         last = points[-1]
         return m.CvdSection("1h", last.cumulative, last.buy - last.sell, last.time)
 
-    async def _whales(self, poll: _Poll, coin: str) -> m.WhaleSection:
-        alerts = await self._get(poll, "whale_alerts", paths.HYPERLIQUID_WHALE_ALERT)
+    def _whales(self, poll: _Poll, coin: str) -> m.WhaleSection:
+        kept = self._get(poll, "whales", None)
         since = self.clock() - WHALE_LOOKBACK
         moves = tuple(
             m.WhaleMove(address=a.address, side="long" if a.position_size >= 0 else "short",
                         action=a.action, size=abs(a.position_size), value_usd=a.value_usd,
                         entry_price=a.entry_price, liquidation_price=a.liquidation_price,
                         time=a.time)
-            for a in alerts if a.symbol == coin.upper() and a.time >= since
+            for a in kept.value if a.symbol == coin.upper() and a.time >= since
         )
-        return m.WhaleSection(moves, self.clock())
+        return m.WhaleSection(moves, self._time(kept))
 
-    async def _walls(self, poll: _Poll, coin: str) -> m.WallSection:
-        orders = await self._get(poll, "large_limit_orders", paths.LARGE_LIMIT_ORDER,
-                                 pair_of(coin), exchange=WATCH_EXCHANGE)
+    def _walls(self, poll: _Poll, coin: str) -> m.WallSection:
+        kept = self._get(poll, "walls", coin)
         walls = sorted((m.Wall(o.side, o.price, o.usd, o.exchange, o.pair)
-                        for o in orders if o.open), key=lambda w: w.usd, reverse=True)
-        return m.WallSection(tuple(walls[:20]), self.clock())
+                        for o in kept.value if o.open), key=lambda w: w.usd, reverse=True)
+        return m.WallSection(tuple(walls[:20]), self._time(kept))
 
-    async def _liquidation_orders(self, poll: _Poll, coin: str) -> m.LiquidationOrdersSection:
-        orders = await self._get(poll, "liquidation_orders", paths.LIQUIDATION_ORDER, coin,
-                                 exchange=WATCH_EXCHANGE)
+    def _liquidation_orders(self, poll: _Poll, coin: str) -> m.LiquidationOrdersSection:
+        kept = self._get(poll, "liquidation_orders", coin)
         since = self.clock() - timedelta(hours=1)
-        recent = [o for o in orders if o.time >= since]
+        recent = [o for o in kept.value if o.time >= since]
         return m.LiquidationOrdersSection(
             count=len(recent), long_usd=sum(o.usd for o in recent if o.side == "long"),
             short_usd=sum(o.usd for o in recent if o.side == "short"),
-            largest_usd=max((o.usd for o in recent), default=0.0), time=self.clock(),
+            largest_usd=max((o.usd for o in recent), default=0.0), time=self._time(kept),
         )
 
-    async def _clusters(self, poll: _Poll, coin: str) -> m.ClusterSection:
-        levels = await self._get(poll, "liquidation_map", paths.LIQUIDATION_AGGREGATED_MAP,
-                                 coin, "1d")
-        _, candles = await self._candles(poll, coin)
-        if not candles:
-            raise _NoData(f"no price to place the liquidation map of {coin}")
-        price = candles[-1].close
+    def _clusters(self, poll: _Poll, coin: str) -> m.ClusterSection:
+        kept = self._get(poll, "clusters", coin)
+        try:
+            price = self._price(poll, coin).price
+        except Exception:
+            raise _NoData(f"no price to place the liquidation map of {coin}") from None
         clusters = tuple(
             m.LiquidationCluster(level.price, level.usd, "long" if level.price < price else "short")
-            for level in levels if level.usd > 0
+            for level in kept.value if level.usd > 0
         )
-        return m.ClusterSection(clusters, "1d", self.clock())
+        return m.ClusterSection(clusters, "1d", self._time(kept))
+
+
+class _Disabled(Exception):
+    """The source was dropped from the user's set after CoinGlass refused it."""
+
+
+def _by_exchange(oi: OpenInterestList) -> tuple[m.ExchangeOpenInterest, ...]:
+    return tuple(m.ExchangeOpenInterest(r.exchange, r.usd, r.stablecoin_margin_usd)
+                 for r in oi.exchanges)
+
+
+def _live_price(oi: OpenInterestList) -> float | None:
+    """The price CoinGlass values the open interest at: the All row's USD ÷ coins.
+
+    In the recorded capture (BTC, 2025-11-14) this gave 96,523 beside Binance's 96,460–96,513:
+    a venue-weighted price, which ``price_ref`` anchors to Binance (the candle's close ÷ this
+    value, refreshed every few minutes), so the bot's price is Binance's without a request."""
+    total = oi.total
+    if total is None or not total.quantity or total.quantity <= 0:
+        return None
+    return total.usd / total.quantity
+
+
+def _change(candles: list[Candle], window: str, price: float, at: float) -> float | None:
+    """Price change over ``window``: against the candle close nearest to ``at − window``."""
+    step = timedelta(minutes=INTERVAL_MINUTES[window])
+    target = datetime.fromtimestamp(at, timezone.utc) - step
+    current = candles[-1]
+    references = [(c.time + step, c.close) for c in candles[:-1]]
+    references.append((current.time, current.open))
+    _, reference = min(references, key=lambda r: abs((r[0] - target).total_seconds()))
+    return (price / reference - 1.0) * 100.0 if reference else None
+
+
+def _pair_venues(pairs: list[PairMarket]) -> tuple[list[m.FundingVenue], dict[str, float]]:
+    """Stablecoin-margined perpetuals of one coin (USDT/USDC quotes: unambiguous), one per
+    venue (the largest by OI), with the funding interval from the venue table, and their OI
+    as the weights of the average."""
+    best: dict[str, PairMarket] = {}
+    for pair in pairs:
+        quote = (pair.symbol or "").rsplit("/", 1)[-1].upper()
+        if pair.funding_rate_pct is None or quote not in ("USDT", "USDC"):
+            continue
+        known = best.get(pair.exchange)
+        if known is None or (pair.open_interest_usd or 0) > (known.open_interest_usd or 0):
+            best[pair.exchange] = pair
+    venues = [m.FundingVenue(exchange=p.exchange, margin="stablecoin", rate_pct=p.funding_rate_pct,
+                             interval_hours=venue_table.interval_hours(p.exchange))
+              for p in best.values()]
+    weights = {p.exchange.lower(): p.open_interest_usd or 0.0 for p in best.values()}
+    return venues, weights

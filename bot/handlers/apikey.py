@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.handlers.common import args_text, caller, fit_budget, interval_of, reply
+from bot.handlers.common import args_text, budget_of, caller, reply
 from bot.services import services
 from core.coinglass.detect import detect_plan
 from core.coinglass.errors import AuthError, CoinGlassError, NoActivePlan
@@ -87,6 +87,7 @@ async def _accept_key(update: Update, context: ContextTypes.DEFAULT_TYPE, key_te
         await reply(update, context, texts.SETKEY_MALFORMED + note)
         return
     await _typing(update, context)
+    refused = True
     try:
         detection = await asyncio.wait_for(detect_plan(svc.coinglass, key), CHECK_TIMEOUT_SECONDS)
     except NoActivePlan:
@@ -94,11 +95,14 @@ async def _accept_key(update: Update, context: ContextTypes.DEFAULT_TYPE, key_te
     except AuthError:
         result = texts.SETKEY_INVALID
     except asyncio.TimeoutError:
-        result = texts.setkey_unreachable("no answer in time")
+        result, refused = texts.setkey_unreachable("no answer in time"), False
     except CoinGlassError as exc:
-        result = texts.setkey_unreachable(texts.coinglass_failure(exc))
+        result, refused = texts.setkey_unreachable(texts.coinglass_failure(exc)), False
     else:
-        result = _store(context, user.id, key, detection)
+        result, refused = _store(context, user.id, key, detection), False
+    if refused:
+        # Keep no limiter for a key CoinGlass refused (2,000 bad attempts, 2,000 leaks).
+        svc.coinglass.limiters.forget(key)
     # One reply: that the key's message is gone, and what CoinGlass said of the key.
     await reply(update, context, (texts.KEY_DELETED if deleted else texts.KEY_NOT_DELETED)
                 + "\n" + result)
@@ -122,14 +126,13 @@ def _store(context: ContextTypes.DEFAULT_TYPE, user_id: int, key: str, detection
         svc.builder.forget_key(old_key)
     svc.repo.store_key(user_id, key, detection.plan, detection.per_minute,
                        detection.expires_at.timestamp() if detection.expires_at else None)
-    svc.coinglass.limiters.for_key(key, detection.per_minute)
     user = svc.repo.get_user(user_id)
     coins = svc.repo.coins(user_id)
-    raised = fit_budget(context, user_id, user.effective_plan, detection.per_minute, len(coins))
-    user = svc.repo.get_user(user_id)
+    budget = budget_of(context, user, len(coins))
+    svc.coinglass.limiters.for_key(key, budget.per_minute)
     log.info("user %s saved a key (plan %s via %s)", user_id, detection.plan.title,
              detection.source)
-    return texts.setkey_saved(detection, coins, interval_of(user, context, len(coins)), raised)
+    return texts.setkey_saved(detection, coins, budget)
 
 
 async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -138,18 +141,18 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = caller(update, context)
     name = args_text(update)
     if not name:
-        await reply(update, context, texts.plan_text(user))
+        await reply(update, context, texts.plan_text(user, budget_of(context, user)))
         return
     if name.lower() == "auto":
-        svc.repo.update_user(user.id, plan_override=None, disabled_endpoints=[])
-        await reply(update, context, texts.plan_overridden(None, svc.repo.get_user(user.id)))
-        return
-    chosen = Plan.parse(name) if len(name) < 40 else None
-    if chosen is None:
-        await reply(update, context, texts.plan_names(name))
-        return
-    svc.repo.update_user(user.id, plan_override=chosen, disabled_endpoints=[])
-    await reply(update, context, texts.plan_overridden(chosen, svc.repo.get_user(user.id)))
+        chosen = None
+    else:
+        chosen = Plan.parse(name) if len(name) < 40 else None
+        if chosen is None:
+            await reply(update, context, texts.plan_names(name))
+            return
+    svc.repo.set_plan_override(user.id, chosen)
+    user = svc.repo.get_user(user.id)
+    await reply(update, context, texts.plan_overridden(chosen, user, budget_of(context, user)))
 
 
 def conversation() -> ConversationHandler:

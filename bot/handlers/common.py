@@ -7,10 +7,8 @@ from telegram.ext import ContextTypes
 
 from bot.sender import send_html
 from bot.services import services
-from core.plans import Plan
-from core.poller import effective_interval
-from core.snapshot import required_interval
-from core.storage.repo import User
+from core.budget import Budget, budget_for
+from core.users import User
 
 MAX_ARGS_TEXT = 1000      # longer command arguments are refused before any parsing
 
@@ -38,19 +36,11 @@ def args_text(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-def interval_of(user: User, context: ContextTypes.DEFAULT_TYPE, coins: int) -> int:
-    """The interval the user is polled at (their own, raised to fit their plan's budget)."""
-    return effective_interval(user, services(context).settings.poll_interval_seconds, coins)
-
-
-def fit_budget(context: ContextTypes.DEFAULT_TYPE, user_id: int, plan: Plan, per_minute: int,
-               coins: int) -> int | None:
-    """Raise the user's interval when their coins need more requests than the plan allows."""
+def budget_of(context: ContextTypes.DEFAULT_TYPE, user: User,
+              coins: int | None = None) -> Budget:
+    """The user's plan, limit and interval (``core.budget``), for ``coins`` coins (default:
+    the coins they watch)."""
     svc = services(context)
-    user = svc.repo.get_user(user_id)
-    current = user.interval_seconds or svc.settings.poll_interval_seconds
-    needed = required_interval(plan, per_minute, coins)
-    if needed > current:
-        svc.repo.update_user(user_id, interval_seconds=needed)
-        return needed
-    return None
+    if coins is None:
+        coins = len(svc.repo.coins(user.id))
+    return budget_for(user, coins, svc.settings.poll_interval_seconds)

@@ -14,7 +14,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot import keyboards, texts
 from bot.handlers.common import caller, reply
 from bot.services import services
-from core.plans import Plan
 from core.signals.catalog import SIGNAL_INFO
 from core.signals.model import Level
 from core.thresholds import MIN_LEVEL, PRESETS, SPECS, ThresholdSet
@@ -26,7 +25,7 @@ def _view(context: ContextTypes.DEFAULT_TYPE, user_id: int, screen: str,
           name: str | None = None) -> tuple[str, object]:
     svc = services(context)
     user = svc.repo.get_user(user_id)
-    plan = user.effective_plan or Plan.HOBBYIST
+    plan = user.effective_plan
     user_wide, _ = svc.repo.thresholds(user_id)
     values = ThresholdSet.resolve(user_wide).values
     disabled = svc.repo.disabled_signals(user_id)
@@ -55,7 +54,7 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     svc = services(context)
     user = caller(update, context)
-    plan = user.effective_plan or Plan.HOBBYIST
+    plan = user.effective_plan
     parts = query.data.split(":")
     screen = parts[1]
     name = parts[2] if len(parts) > 2 else None

@@ -13,17 +13,14 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
 from bot.format import esc
-from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, reply
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
 from core import market as m
 from core.coins import parse_coins, suggestions
 from core.coinglass.errors import NoActivePlan
-from core.plans import PLAN_INFO, Plan
-from core.signals.catalog import SIGNAL_INFO
-from core.signals.engine import evaluate
+from core.evaluation import evaluate_coin
 from core.storage.crypto import KeyUnreadable
 from core.summary import summarize
-from core.thresholds import ThresholdSet
 
 VIEWS = {
     "funding": m.FUNDING, "oi": m.OPEN_INTEREST, "liquidations": m.LIQUIDATIONS,
@@ -50,7 +47,7 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, USAGE)
         return
     coin = parsed.coins[0]
-    plan = user.effective_plan or Plan.HOBBYIST
+    plan = user.effective_plan
     if len(words) == 2:
         section = VIEWS.get(words[1].lower())
         if section is None:
@@ -72,8 +69,8 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except KeyUnreadable:
         await reply(update, context, texts.notice_text({"notice": "key_unreadable"}))
         return
-    per_minute = user.plan_limit or PLAN_INFO[plan].per_minute
-    supported = await svc.coins.get(key, per_minute=per_minute)
+    budget = budget_of(context, user)
+    supported = await svc.coins.get(key, per_minute=budget.per_minute)
     if supported is not None and coin not in set(supported):
         close = suggestions(coin, supported)
         hint = f" Did you mean {esc(', '.join(close))}?" if close else ""
@@ -83,8 +80,7 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     except TelegramError:
         pass                # cosmetic
-    batch = await svc.builder.build(key, plan, [coin], disabled=user.disabled_endpoints,
-                                    per_minute=per_minute)
+    batch = await svc.builder.build(key, budget_of(context, user, 1), [coin])
     if batch.auth_error is not None:
         notice = "plan_lapsed" if isinstance(batch.auth_error, NoActivePlan) else "key_rejected"
         svc.repo.reject_key(user.id, str(batch.auth_error))
@@ -96,10 +92,7 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, f"⏳ CoinGlass did not answer for {esc(coin)} "
                                      f"({esc(reason)}). Try again in a minute.")
         return
-    user_wide, per_coin = svc.repo.thresholds(user.id)
-    thresholds = ThresholdSet.resolve(user_wide, per_coin.get(coin))
-    enabled = set(SIGNAL_INFO) - svc.repo.disabled_signals(user.id)
-    evaluation = evaluate(snap, thresholds, enabled=enabled)
+    evaluation = evaluate_coin(snap, svc.repo.prefs(user.id))
     await reply(update, context, texts.snapshot_text(summarize(snap), evaluation.signals,
                                                      evaluation.regime, evaluation.unevaluated,
                                                      svc.clock()))

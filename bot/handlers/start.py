@@ -7,7 +7,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
-from bot.handlers.common import caller, interval_of, reply
+from bot.handlers.common import budget_of, caller, reply
 from bot.services import services
 
 
@@ -17,7 +17,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, created = svc.repo.welcome(update.effective_user.id)
     coins = svc.repo.coins(user.id)
     await reply(update, context, texts.start_text(user, coins, created,
-                                                  interval_of(user, context, len(coins))))
+                                                  budget_of(context, user, len(coins))))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
-from bot.handlers.common import args_text, caller, interval_of, reply
+from bot.handlers.common import args_text, budget_of, caller, reply
 from bot.services import services
 from core.storage.crypto import KeyUnreadable
 
@@ -33,7 +33,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user = caller(update, context)
     now = svc.clock()
-    used = None
+    used, resting = None, 0.0
     if user.key_state == "valid":
         try:
             key = svc.repo.api_key(user.id)
@@ -41,11 +41,13 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             key = None
         limiter = svc.coinglass.limiters.peek(key) if key else None
         used = limiter.used_last_minute() if limiter else 0
+        resting = limiter.blocked_for if limiter else 0.0
     coins = svc.repo.coins(user.id)
     pending = svc.repo.pending_alerts(user.id)
     await reply(update, context, texts.status_text(
-        user, now=now, used=used, coins=coins, interval_seconds=interval_of(user, context, len(coins)),
-        alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending))
+        user, now=now, used=used, coins=coins, budget=budget_of(context, user, len(coins)),
+        alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending,
+        resting_for=resting))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,10 +7,9 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import keyboards, texts
-from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, fit_budget, reply
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
 from core.coins import parse_coins, suggestions
-from core.plans import PLAN_INFO, Plan
 from core.storage.crypto import KeyUnreadable
 
 MAX_COINS = 30
@@ -31,8 +30,9 @@ async def _add(context: ContextTypes.DEFAULT_TYPE, user_id: int, wanted: list[st
             key = svc.repo.api_key(user_id)
         except KeyUnreadable:
             key = None
+    before = budget_of(context, user, len(watched))
     if key:
-        supported = await svc.coins.get(key, per_minute=user.plan_limit)
+        supported = await svc.coins.get(key, per_minute=before.per_minute)
     elif svc.coins.cached:
         supported = svc.coins.cached
     unknown = {}
@@ -43,13 +43,10 @@ async def _add(context: ContextTypes.DEFAULT_TYPE, user_id: int, wanted: list[st
     room = max(0, MAX_COINS - len(watched))
     limit_hit = fresh[room:]
     added = svc.repo.add_coins(user_id, fresh[:room])
-    raised = None
-    if added and user.key_state == "valid":
-        plan = user.effective_plan or Plan.HOBBYIST
-        per_minute = user.plan_limit or PLAN_INFO[plan].per_minute
-        seconds = fit_budget(context, user_id, plan, per_minute, len(svc.repo.coins(user_id)))
-        if seconds:
-            raised = (plan, per_minute, seconds)
+    after = budget_of(context, user, len(watched) + len(added))
+    # Say the interval when adding coins lengthened it (the budget covers more coins).
+    raised = after if added and user.key_state == "valid" and (
+        after.interval > before.interval or after.raised) else None
     text = texts.subscribe_result(
         added=added, already=already, unknown=unknown, malformed=malformed,
         has_key=user.key_state == "valid", unchecked=supported is None, raised=raised,

@@ -6,10 +6,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
-from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, interval_of, reply
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
 from core.coins import parse_coins
-from core.plans import Plan
+from core.users import INTERVAL_AUTO
 from core.thresholds import SPECS, ThresholdError, parse_value
 
 
@@ -21,7 +21,7 @@ async def list_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user_wide, per_coin = svc.repo.thresholds(user.id)
     await reply(update, context, texts.list_text(
         user, coins, user_wide, per_coin, svc.repo.disabled_signals(user.id),
-        interval_of(user, context, len(coins)), svc.clock()))
+        budget_of(context, user, len(coins)), svc.clock()))
 
 
 async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -42,7 +42,10 @@ async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         coin = parsed.coins[0]
         parts = parts[1:]
     name, value_text = parts[0].lower(), parts[1]
-    plan = user.effective_plan or Plan.HOBBYIST
+    if name == "interval":
+        await _set_interval(update, context, user, value_text, coin)
+        return
+    plan = user.effective_plan
     spec = SPECS.get(name)
     if spec is None:
         await reply(update, context, texts.unknown_threshold(parts[0], plan))
@@ -64,6 +67,30 @@ async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     svc.repo.set_threshold(user.id, name, value, coin)
     await reply(update, context, texts.threshold_set(name, value, coin))
+
+
+MAX_INTERVAL_SECONDS = 86400
+
+
+async def _set_interval(update: Update, context: ContextTypes.DEFAULT_TYPE, user,
+                        value_text: str, coin: str | None) -> None:
+    """/set interval SECONDS|auto|default: the user's own poll interval (SPEC §10)."""
+    svc = services(context)
+    if coin is not None:
+        await reply(update, context, texts.INTERVAL_NOT_PER_COIN)
+        return
+    word = value_text.lower()
+    if word in ("auto", "default"):
+        seconds = INTERVAL_AUTO if word == "auto" else None
+    else:
+        seconds = int(word[:-1] if word.endswith("s") else word) if (
+            word[:-1] if word.endswith("s") else word).isdigit() else -1
+        if not 1 <= seconds <= MAX_INTERVAL_SECONDS:
+            await reply(update, context, texts.interval_usage(MAX_INTERVAL_SECONDS))
+            return
+    svc.repo.set_interval(user.id, seconds)
+    user = svc.repo.get_user(user.id)
+    await reply(update, context, texts.interval_set(budget_of(context, user)))
 
 
 def handlers() -> list[BaseHandler]:

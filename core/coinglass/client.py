@@ -22,7 +22,7 @@ from core.coinglass.errors import (
     PlanTooLow, RateLimited, Timeout, TransportError, UpstreamError,
 )
 from core.coinglass.models import (
-    Candle, CvdPoint, DominancePoint, ExchangeBalance, FundingVenue, LargeOrder, LiquidationList,
+    Candle, CoinMarket, CvdPoint, DominancePoint, ExchangeBalance, FundingVenue, LargeOrder, LiquidationList,
     LiquidationOrder, LiquidationPoint, MapLevel, Netflow, OpenInterestList, PairMarket,
     RateHeaders, RatioPoint, Subscription, TakerList, TakerPoint, WhaleAlert,
 )
@@ -115,7 +115,7 @@ class CoinGlassClient:
         limiter = self.limiters.for_key(api_key, per_minute)
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         async with limiter.slot() as stamp, self._gate:
-            stamp.touch()           # the request leaves now, not when its slot was granted
+            stamp.sent()            # the request leaves now, not when its slot was granted
             try:
                 kwargs = {"timeout": self._timeout} if self._timeout is not None else {}
                 response = await self._http.get(
@@ -134,10 +134,12 @@ class CoinGlassClient:
             data = self._unwrap(response, path)
         except RateLimited as exc:
             exc.retry_after = exc.retry_after or _retry_after(response.headers)
-            delay = limiter.rate_limited(exc.retry_after)
-            log.warning("CoinGlass rate limit on %s: key backs off %.0f s", path, delay)
+            episodes = limiter.episodes
+            delay = limiter.rate_limited(exc.retry_after, stamp)
+            if limiter.episodes != episodes or stamp.probe:
+                log.warning("CoinGlass rate limit on %s: key rests %.0f s", path, delay)
             raise
-        limiter.succeeded()
+        limiter.succeeded(stamp)
         return data, headers
 
     def _unwrap(self, response: httpx.Response, path: str) -> Any:
@@ -213,6 +215,13 @@ class CoinGlassClient:
                             per_minute: int | None = None) -> list[PairMarket]:
         data = await self._data(api_key, paths.PAIRS_MARKETS, {"symbol": coin}, per_minute)
         return parse.pairs_markets(data, paths.PAIRS_MARKETS)
+
+    async def coins_markets(self, api_key: str, *, per_page: int = 200, page: int = 1,
+                            per_minute: int | None = None) -> list[CoinMarket]:
+        """Price, OI, funding and liquidations of every coin on one page (Standard+)."""
+        data = await self._data(api_key, paths.COINS_MARKETS,
+                                {"per_page": per_page, "page": page}, per_minute)
+        return parse.coins_markets(data, paths.COINS_MARKETS)
 
     async def exchange_balances(self, api_key: str, coin: str, *,
                                 per_minute: int | None = None) -> list[ExchangeBalance]:

@@ -14,7 +14,7 @@ from core.plans import Plan
 
 __all__ = [
     "Subscription", "OpenInterestRow", "OpenInterestList", "LiquidationRow", "LiquidationList",
-    "TakerRow", "TakerList", "PairMarket", "Candle", "RatioPoint", "LiquidationPoint",
+    "TakerRow", "TakerList", "PairMarket", "CoinMarket", "Candle", "RatioPoint", "LiquidationPoint",
     "TakerPoint", "DominancePoint", "Netflow", "CvdPoint", "WhaleAlert", "LargeOrder",
     "LiquidationOrder", "MapLevel", "FundingVenue", "ExchangeBalance", "RateHeaders",
 ]
@@ -43,6 +43,7 @@ class OpenInterestRow:
     usd: float
     stablecoin_margin_usd: float | None
     change_pct: dict[str, float]      # "5m", "15m", "30m", "1h", "4h", "24h"
+    quantity: float | None = None     # in coins; usd / quantity is the price the OI is valued at
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,21 @@ class PairMarket:
     funding_rate_pct: float | None
     long_liquidation_usd_24h: float | None
     short_liquidation_usd_24h: float | None
+    symbol: str | None = None           # the pair as CoinGlass writes it, e.g. "BTC/USDT"
+
+
+@dataclass(frozen=True)
+class CoinMarket:
+    """One coin of ``/api/futures/coins-markets`` (coinglass-v4.md §13.2)."""
+
+    symbol: str
+    price: float
+    price_change_pct: dict[str, float]          # "5m" … "24h"
+    open_interest_usd: float | None
+    oi_change_pct: dict[str, float]             # "5m" … "24h" (no 12h)
+    avg_funding_by_oi: float | None
+    long_liquidation_usd: dict[str, float]      # "1h", "4h", "12h", "24h"
+    short_liquidation_usd: dict[str, float]
 
 
 @dataclass(frozen=True)

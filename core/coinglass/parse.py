@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from core.coinglass.errors import MalformedResponse
 from core.coinglass.models import (
-    Candle, CvdPoint, DominancePoint, ExchangeBalance, FundingVenue, LargeOrder,
+    Candle, CoinMarket, CvdPoint, DominancePoint, ExchangeBalance, FundingVenue, LargeOrder,
     LiquidationList, LiquidationOrder, LiquidationPoint, LiquidationRow, MapLevel, Netflow,
     OpenInterestList, OpenInterestRow, PairMarket, RatioPoint, Subscription, TakerList,
     TakerPoint, TakerRow, WhaleAlert,
@@ -172,7 +172,7 @@ def _oi_row(row: dict) -> OpenInterestRow | None:
             changes[window] = value
     return OpenInterestRow(exchange=exchange, usd=usd,
                            stablecoin_margin_usd=num(row.get("open_interest_by_stable_coin_margin")),
-                           change_pct=changes)
+                           change_pct=changes, quantity=num(row.get("open_interest_quantity")))
 
 
 def open_interest_exchange_list(data: Any, endpoint: str) -> OpenInterestList:
@@ -236,6 +236,39 @@ def pairs_markets(data: Any, endpoint: str) -> list[PairMarket]:
             funding_rate_pct=num(row.get("funding_rate")),
             long_liquidation_usd_24h=num(row.get("long_liquidation_usd_24h")),
             short_liquidation_usd_24h=num(row.get("short_liquidation_usd_24h")),
+            symbol=text(row.get("symbol")),
+        ))
+    return result
+
+
+MARKET_WINDOWS = ("5m", "15m", "30m", "1h", "4h", "12h", "24h")
+LIQUIDATION_WINDOWS = ("1h", "4h", "12h", "24h")
+
+
+def _windowed(row: dict, prefix: str, windows: Iterable[str]) -> dict[str, float]:
+    values = {}
+    for window in windows:
+        value = num(row.get(f"{prefix}{window}"))
+        if value is not None:
+            values[window] = value
+    return values
+
+
+def coins_markets(data: Any, endpoint: str) -> list[CoinMarket]:
+    """Every coin of the page; a row without a symbol or a price is skipped, never zeroed."""
+    result = []
+    for row in rows(data, endpoint):
+        symbol, price = text(row.get("symbol")), num(row.get("current_price"))
+        if not symbol or price is None:
+            continue
+        result.append(CoinMarket(
+            symbol=symbol.upper(), price=price,
+            price_change_pct=_windowed(row, "price_change_percent_", MARKET_WINDOWS),
+            open_interest_usd=num(row.get("open_interest_usd")),
+            oi_change_pct=_windowed(row, "open_interest_change_percent_", OI_WINDOWS),
+            avg_funding_by_oi=num(row.get("avg_funding_rate_by_oi")),
+            long_liquidation_usd=_windowed(row, "long_liquidation_usd_", LIQUIDATION_WINDOWS),
+            short_liquidation_usd=_windowed(row, "short_liquidation_usd_", LIQUIDATION_WINDOWS),
         ))
     return result
 

@@ -6,13 +6,17 @@ log, which satisfies both, and uses only ``HEADROOM`` of the limit.
 
 Each slot is stamped with its send time while the request is in flight and re-stamped with
 its completion time when the answer arrives. CoinGlass counts a request when it *receives* it,
-which lies between those two instants, so our window never lags CoinGlass's even when
-latencies vary (requests time out well inside 60 s).
+which lies between those two instants, so our window never lags CoinGlass's.
 
-``API-KEY-MAX-LIMIT`` replaces the plan's nominal limit; ``API-KEY-USE-LIMIT`` above our own
-count means the key is also used elsewhere, and the difference is booked as phantom slots.
-A 429 blocks the key for ``retry_after`` (or an exponential 30 s … 5 min) before anything else
-is sent with it.
+The limit in force is the smaller of what the user's plan allows (set by the caller) and
+CoinGlass's ``API-KEY-MAX-LIMIT`` header; ``API-KEY-USE-LIMIT`` above our own count means the
+key is also used elsewhere, and the difference is booked as phantom slots.
+
+**One back-off per burst of 429s** (SPEC §5). The requests in flight when the first 429
+arrives belong to one episode, however many of them are refused: the key rests for
+``Retry-After`` if CoinGlass sent one, else ``FIRST_BACKOFF_SECONDS`` (≤ 60 s). When the rest
+ends, exactly one request goes out (the probe) while the others wait; if it is refused too,
+the rest doubles (capped at ``MAX_BACKOFF_SECONDS``), otherwise the key is open again at once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ WINDOW_SECONDS = 60.0
 HEADROOM = 0.9
 FIRST_BACKOFF_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 300.0
+IDLE_SECONDS = 600.0          # a limiter unused this long (and at rest) is dropped
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -35,18 +40,26 @@ def key_fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:12]
 
 
-class _Stamp:
-    """When a slot's request counts: its send time in flight, its completion time after."""
+class Stamp:
+    """One request's slot: when it counts (send time in flight, completion after), when it
+    was sent, and whether it is the probe after a back-off."""
 
-    __slots__ = ("at", "_clock")
+    __slots__ = ("at", "sent_at", "probe", "_clock")
 
-    def __init__(self, at: float, clock: Callable[[], float]):
+    def __init__(self, at: float, clock: Callable[[], float], probe: bool = False):
         self.at = at
+        self.sent_at = at
+        self.probe = probe
         self._clock = clock
 
     def touch(self) -> None:
         """Move the stamp to now (later is always the cautious direction)."""
         self.at = max(self.at, self._clock())
+
+    def sent(self) -> None:
+        """The request leaves now."""
+        self.touch()
+        self.sent_at = self.at
 
 
 class KeyLimiter:
@@ -56,20 +69,36 @@ class KeyLimiter:
                  window: float = WINDOW_SECONDS):
         self._clock = clock
         self._window = window
-        self._stamps: list[_Stamp] = []
+        self._stamps: list[Stamp] = []
         self._blocked_until = 0.0
-        self._consecutive_429 = 0
+        self._episode_started: float | None = None   # set while a 429 episode is unresolved
+        self._backoff = 0.0
+        self._probe_out = False
         self._wakeup = asyncio.Event()
-        self.per_minute = per_minute
+        self.per_minute = per_minute                 # what the user's plan allows
+        self.header_limit: int | None = None         # what CoinGlass says the key has
         self.total_sent = 0
+        self.episodes = 0                            # distinct 429 bursts seen
+        self.last_used = clock()
+
+    @property
+    def limit(self) -> int:
+        if self.header_limit:
+            return min(self.per_minute, self.header_limit)
+        return self.per_minute
 
     @property
     def capacity(self) -> int:
-        return max(1, math.floor(self.per_minute * HEADROOM))
+        return max(1, math.floor(self.limit * HEADROOM))
 
     @property
     def blocked_for(self) -> float:
+        """Seconds until the key may be used again after 429s (0 when open)."""
         return max(0.0, self._blocked_until - self._clock())
+
+    @property
+    def in_episode(self) -> bool:
+        return self._episode_started is not None
 
     def _prune(self, now: float) -> None:
         horizon = now - self._window
@@ -80,34 +109,64 @@ class KeyLimiter:
         self._prune(self._clock())
         return len(self._stamps)
 
+    def room(self) -> int:
+        """Requests that may leave right now."""
+        now = self._clock()
+        if self._blocked_until > now:
+            return 0
+        if self._episode_started is not None:
+            return 0 if self._probe_out else 1
+        self._prune(now)
+        return max(0, self.capacity - len(self._stamps))
+
+    def ready_in(self, requests: int) -> float:
+        """Seconds until ``requests`` slots are free at once (0 = now)."""
+        now = self._clock()
+        if self._blocked_until > now:
+            return self._blocked_until - now
+        if self._episode_started is not None:
+            return 0.0 if not self._probe_out else 1.0
+        self._prune(now)
+        needed = len(self._stamps) + min(requests, self.capacity) - self.capacity
+        if needed <= 0:
+            return 0.0
+        times = sorted(s.at for s in self._stamps)
+        return max(0.0, times[needed - 1] + self._window - now + 0.001)
+
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot may be taken (0 = now)."""
         if self._blocked_until > now:
             return self._blocked_until - now
+        if self._episode_started is not None and self._probe_out:
+            return 1.0          # woken early when the probe's answer arrives
         self._prune(now)
         if len(self._stamps) < self.capacity:
             return 0.0
         oldest = sorted(s.at for s in self._stamps)[len(self._stamps) - self.capacity]
         return max(0.001, oldest + self._window - now + 0.001)
 
-    async def _acquire(self) -> _Stamp:
+    async def _acquire(self) -> Stamp:
         while True:
             now = self._clock()
             wait = self._wait_time(now)
             if wait <= 0:
-                stamp = _Stamp(now, self._clock)
+                probe = self._episode_started is not None
+                if probe:
+                    self._probe_out = True
+                stamp = Stamp(now, self._clock, probe)
                 self._stamps.append(stamp)
                 self.total_sent += 1
+                self.last_used = now
                 return stamp
             self._wakeup.clear()
             try:
-                # woken early when a header raises the limit or a backoff ends sooner
+                # woken early when a header raises the limit, a back-off ends, a probe returns
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[_Stamp]:
+    async def slot(self) -> AsyncIterator[Stamp]:
         """Hold one request's slot: wait for room, then stamp completion on exit.
 
         A caller that waits again before sending (for a connection) calls ``touch()`` on the
@@ -118,32 +177,56 @@ class KeyLimiter:
             yield stamp
         finally:
             stamp.touch()
+            if stamp.probe and self._probe_out and self._episode_started is not None \
+                    and self._blocked_until <= self._clock():
+                # A probe that ended without a verdict (network error): let another go.
+                self._probe_out = False
+                self._wakeup.set()
 
     def observe(self, max_limit: int | None, used: int | None) -> None:
         """Fold in CoinGlass's own view of this key from the response headers."""
-        if max_limit and max_limit > 0 and max_limit != self.per_minute:
-            self.per_minute = max_limit
+        if max_limit and max_limit > 0 and max_limit != self.header_limit:
+            self.header_limit = max_limit
             self._wakeup.set()
         if used is not None:
             now = self._clock()
             self._prune(now)
-            missing = min(used, self.per_minute) - len(self._stamps)
+            missing = min(used, self.limit) - len(self._stamps)
             if missing > 0:
-                self._stamps.extend(_Stamp(now, self._clock) for _ in range(missing))
+                self._stamps.extend(Stamp(now, self._clock) for _ in range(missing))
 
-    def rate_limited(self, retry_after: float | None = None) -> float:
-        """Block the key after a 429; returns the back-off in seconds."""
-        self._consecutive_429 += 1
-        if retry_after and retry_after > 0:
-            delay = min(MAX_BACKOFF_SECONDS, retry_after)
+    def rate_limited(self, retry_after: float | None = None,
+                     stamp: Stamp | None = None) -> float:
+        """A 429 for the request holding ``stamp``; returns the key's remaining rest (s)."""
+        now = self._clock()
+        started = self._episode_started
+        probe = stamp is not None and stamp.probe
+        if started is not None and not probe:
+            return self.blocked_for          # in flight when the burst began: same episode
+        if probe and started is not None:
+            delay = retry_after if retry_after and retry_after > 0 else self._backoff * 2
         else:
-            delay = min(MAX_BACKOFF_SECONDS,
-                        FIRST_BACKOFF_SECONDS * 2 ** (self._consecutive_429 - 1))
-        self._blocked_until = max(self._blocked_until, self._clock() + delay)
-        return delay
+            self.episodes += 1
+            self._episode_started = now
+            delay = retry_after if retry_after and retry_after > 0 else FIRST_BACKOFF_SECONDS
+        self._backoff = min(MAX_BACKOFF_SECONDS, max(1.0, delay))
+        self._blocked_until = max(self._blocked_until, now + self._backoff)
+        self._probe_out = False
+        return self._backoff
 
-    def succeeded(self) -> None:
-        self._consecutive_429 = 0
+    def succeeded(self, stamp: Stamp | None = None) -> None:
+        """An answer that was not a 429: the key is open again."""
+        if self._episode_started is not None and (stamp is None or stamp.probe):
+            self._episode_started = None
+            self._backoff = 0.0
+            self._probe_out = False
+            self._wakeup.set()
+
+    def idle(self, now: float) -> bool:
+        """Nothing in the window, no back-off, unused for ``IDLE_SECONDS``."""
+        self._prune(now)
+        return (not self._stamps and self._blocked_until <= now
+                and self._episode_started is None and now - self.last_used > IDLE_SECONDS)
 
 
 class LimiterRegistry:
@@ -152,27 +235,33 @@ class LimiterRegistry:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._limiters: dict[str, KeyLimiter] = {}
-        self._nominal: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._limiters)
 
     def for_key(self, api_key: str, per_minute: int | None = None) -> KeyLimiter:
-        """The key's limiter; ``per_minute`` (the plan's limit) applies when the plan changes."""
+        """The key's limiter; ``per_minute`` (the limit in force for its user) updates it."""
         fp = key_fingerprint(api_key)
         limiter = self._limiters.get(fp)
         if limiter is None:
             # Before we know the plan, pace like the smallest plan (Hobbyist: 30/min).
             limiter = KeyLimiter(per_minute or 30, clock=self._clock)
             self._limiters[fp] = limiter
-            if per_minute:
-                self._nominal[fp] = per_minute
-        elif per_minute and self._nominal.get(fp) != per_minute:
-            self._nominal[fp] = per_minute
+        elif per_minute and limiter.per_minute != per_minute:
             limiter.per_minute = per_minute
+            limiter._wakeup.set()
         return limiter
 
     def peek(self, api_key: str) -> KeyLimiter | None:
         return self._limiters.get(key_fingerprint(api_key))
 
     def forget(self, api_key: str) -> None:
-        fp = key_fingerprint(api_key)
-        self._limiters.pop(fp, None)
-        self._nominal.pop(fp, None)
+        self._limiters.pop(key_fingerprint(api_key), None)
+
+    def sweep(self) -> int:
+        """Drop limiters of keys nobody has used for a while; returns how many."""
+        now = self._clock()
+        idle = [fp for fp, limiter in self._limiters.items() if limiter.idle(now)]
+        for fp in idle:
+            del self._limiters[fp]
+        return len(idle)

@@ -81,6 +81,33 @@ def m001_initial(db: Database) -> None:
     db["users"].create_index(["next_poll_at"])
 
 
+# Whether a user needs the scheduler, as one column it can range-scan: NULL when the user
+# cannot be polled (blocked, no valid key, no coins, paused until /resume), else the moment
+# their next poll is due (a timed pause ends first). Kept by Repository after every change.
+DUE_SQL = """
+UPDATE users SET due_at = CASE
+  WHEN active = 1 AND key_state = 'valid'
+   AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
+   AND NOT (paused = 1 AND paused_until IS NULL)
+  THEN MAX(COALESCE(next_poll_at, 0),
+           CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
+  ELSE NULL END
+"""
+
+
+@migrations()
+def m002_versions_and_due(db: Database) -> None:
+    """A version per user for the poll's compare-and-set, ``due_at`` for a range-scanned
+    scheduler, and no stored intervals: every stored value was a copy derived from the plan
+    (SPEC §10 derives it at each use); ``interval_seconds`` now holds only a user's choice."""
+    db["users"].add_column("version", int, not_null_default=0)
+    db["users"].add_column("due_at", float)
+    db.execute("UPDATE users SET interval_seconds = NULL")
+    db.execute(DUE_SQL)
+    db["users"].create_index(["due_at"])
+    db["alerts"].create_index(["status", "user_id", "id"])
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database at ``path``; ``:memory:`` works."""
     if str(path) != ":memory:":

@@ -17,66 +17,35 @@ from typing import Any, Callable, Iterable
 
 from sqlite_utils import Database
 
+from core.alerts import AlertState
+from core.evaluation import Prefs
 from core.plans import Plan
 from core.storage.crypto import KeyVault
+from core.storage.db import DUE_SQL
+from core.users import User
+
+__all__ = ["ALL_COINS", "AlertState", "OutboxItem", "PollWrite", "Repository", "User"]
 
 ALL_COINS = "*"                       # thresholds.coin for a user-wide value
 
 
-@dataclass(frozen=True)
-class User:
-    id: int
-    created_at: float
-    active: bool
-    paused: bool
-    paused_until: float | None
-    interval_seconds: int | None
-    plan: Plan | None
-    plan_override: Plan | None
-    plan_limit: int | None
-    plan_expires_at: float | None
-    key_state: str                    # none | valid | rejected
-    key_state_at: float | None
-    disabled_endpoints: frozenset[str]
-    notices: frozenset[str]
-    last_poll_at: float | None
-    next_poll_at: float | None
-    last_error: str | None
-    last_error_at: float | None
+def user_from_row(row: dict[str, Any]) -> User:
+    def plan(name: str | None) -> Plan | None:
+        return Plan.parse(name) if name else None
 
-    @property
-    def effective_plan(self) -> Plan | None:
-        return self.plan_override or self.plan
-
-    def is_paused(self, now: float) -> bool:
-        return self.paused and (self.paused_until is None or self.paused_until > now)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> User:
-        def plan(name: str | None) -> Plan | None:
-            return Plan.parse(name) if name else None
-
-        return cls(
-            id=row["id"], created_at=row["created_at"], active=bool(row["active"]),
-            paused=bool(row["paused"]), paused_until=row["paused_until"],
-            interval_seconds=row["interval_seconds"], plan=plan(row["plan"]),
-            plan_override=plan(row["plan_override"]), plan_limit=row["plan_limit"],
-            plan_expires_at=row["plan_expires_at"], key_state=row["key_state"],
-            key_state_at=row["key_state_at"],
-            disabled_endpoints=frozenset(json.loads(row["disabled_endpoints"] or "[]")),
-            notices=frozenset(json.loads(row["notices"] or "[]")),
-            last_poll_at=row["last_poll_at"], next_poll_at=row["next_poll_at"],
-            last_error=row["last_error"], last_error_at=row["last_error_at"],
-        )
-
-
-@dataclass(frozen=True)
-class AlertState:
-    signal_id: str
-    level: int
-    active: bool
-    last_alert_at: float | None
-    last_alert_level: int | None
+    return User(
+        id=row["id"], created_at=row["created_at"], active=bool(row["active"]),
+        paused=bool(row["paused"]), paused_until=row["paused_until"],
+        interval_seconds=row["interval_seconds"], plan=plan(row["plan"]),
+        plan_override=plan(row["plan_override"]), plan_limit=row["plan_limit"],
+        plan_expires_at=row["plan_expires_at"], key_state=row["key_state"],
+        key_state_at=row["key_state_at"],
+        disabled_endpoints=frozenset(json.loads(row["disabled_endpoints"] or "[]")),
+        notices=frozenset(json.loads(row["notices"] or "[]")),
+        last_poll_at=row["last_poll_at"], next_poll_at=row["next_poll_at"],
+        last_error=row["last_error"], last_error_at=row["last_error_at"],
+        version=row.get("version") or 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -95,12 +64,20 @@ class OutboxItem:
 
 @dataclass
 class PollWrite:
-    """What one poll of one user changes, committed in one transaction."""
+    """What one poll of one user changes, committed in one transaction.
+
+    ``user_changes`` are fields the poll owns (its times, errors, key state, the plan
+    CoinGlass reports). ``notices_added`` and ``disabled_added`` are merged into what the row
+    holds at commit time, never written back from the poll's copy.
+    """
 
     states: list[tuple[str, str, AlertState]] = field(default_factory=list)  # (coin, sid, state)
     cleared: list[tuple[str, list[str]]] = field(default_factory=list)       # (coin, active ids)
     alerts: list[dict[str, Any]] = field(default_factory=list)              # outbox rows
     user_changes: dict[str, Any] = field(default_factory=dict)
+    notices_added: set[str] = field(default_factory=set)
+    disabled_added: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 class Repository:
@@ -116,7 +93,7 @@ class Repository:
 
     def get_user(self, user_id: int) -> User | None:
         rows = list(self.db["users"].rows_where("id = ?", [user_id]))
-        return User.from_row(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def ensure_user(self, user_id: int) -> tuple[User, bool]:
         """The user, created if new; returns (user, created)."""
@@ -136,33 +113,55 @@ class Repository:
             user = self.get_user(user_id)
         return user, created
 
-    def update_user(self, user_id: int, **changes: Any) -> None:
+    @staticmethod
+    def _encode(changes: dict[str, Any]) -> dict[str, Any]:
         for name in ("disabled_endpoints", "notices"):
             if name in changes and not isinstance(changes[name], str):
                 changes[name] = json.dumps(sorted(changes[name]))
         for name in ("plan", "plan_override"):
             if isinstance(changes.get(name), Plan):
                 changes[name] = changes[name].name.lower()
-        self.db["users"].update(user_id, changes)
+        return changes
+
+    def _sync_due(self, user_id: int) -> None:
+        self.db.execute(DUE_SQL + " WHERE id = ?", [user_id])
+
+    def update_user(self, user_id: int, **changes: Any) -> None:
+        """A change the user made (or that must win over a running poll): bumps the version,
+        so a poll that started before it drops its own result."""
+        with self.db.atomic():
+            if changes:
+                self.db["users"].update(user_id, self._encode(changes))
+            self.db.execute("UPDATE users SET version = version + 1 WHERE id = ?", [user_id])
+            self._sync_due(user_id)
 
     def set_active(self, user_id: int, active: bool) -> None:
-        self.db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
+        self.update_user(user_id, active=int(active))
 
     def pause(self, user_id: int, until: float | None) -> None:
         self.update_user(user_id, paused=1, paused_until=until)
 
     def resume(self, user_id: int) -> None:
-        """Unpause; signals active before or during the pause count as new again."""
-        with self.db.atomic():
-            self.update_user(user_id, paused=0, paused_until=None, next_poll_at=self.clock())
-            self.db.execute("UPDATE alert_state SET active = 0 WHERE user_id = ?", [user_id])
+        """Unpause and poll at once. Alert state is kept: a signal already alerted before the
+        pause is not new again (SPEC §5); one that started meanwhile finds no active state."""
+        self.update_user(user_id, paused=0, paused_until=None, next_poll_at=self.clock())
+
+    def set_plan_override(self, user_id: int, plan: Plan | None) -> None:
+        """/plan NAME or /plan auto: the user says what their plan is; refusals start over."""
+        self.update_user(user_id, plan_override=plan.name.lower() if plan else None,
+                         disabled_endpoints=[])
+
+    def set_interval(self, user_id: int, seconds: int | None) -> None:
+        """The user's own interval: None follows the default, 0 is auto."""
+        self.update_user(user_id, interval_seconds=seconds)
 
     def notice_once(self, user_id: int, notice: str) -> bool:
         """Record a one-time notice; False if it was already recorded."""
-        user = self.get_user(user_id)
-        if user is None or notice in user.notices:
-            return False
-        self.update_user(user_id, notices=user.notices | {notice})
+        with self.db.atomic():
+            user = self.get_user(user_id)
+            if user is None or notice in user.notices:
+                return False
+            self.db["users"].update(user_id, self._encode({"notices": user.notices | {notice}}))
         return True
 
     def delete_user(self, user_id: int) -> None:
@@ -208,6 +207,8 @@ class Repository:
             for coin in added:
                 self.db["subscriptions"].insert({"user_id": user_id, "coin": coin,
                                                  "created_at": now})
+            if added:
+                self.update_user(user_id)
         return added
 
     def remove_coins(self, user_id: int, coins: Iterable[str] | None) -> list[str]:
@@ -221,6 +222,8 @@ class Repository:
                                     [user_id, coin])
                 self.db.execute("DELETE FROM thresholds WHERE user_id = ? AND coin = ?",
                                 [user_id, coin])
+            if removed:
+                self.update_user(user_id)
         return removed
 
     # --- thresholds and signal switches -----------------------------------------------------
@@ -249,6 +252,10 @@ class Repository:
         self.db.execute("DELETE FROM thresholds WHERE user_id = ? AND coin = ? AND name = ?",
                         [user_id, coin or ALL_COINS, name])
 
+    def prefs(self, user_id: int) -> Prefs:
+        user_wide, per_coin = self.thresholds(user_id)
+        return Prefs(user_wide, per_coin, frozenset(self.disabled_signals(user_id)))
+
     def disabled_signals(self, user_id: int) -> set[str]:
         return {r["signal_id"] for r in self.db["disabled_signals"].rows_where(
             "user_id = ?", [user_id])}
@@ -264,16 +271,18 @@ class Repository:
     # --- polling ----------------------------------------------------------------------------
 
     def due_users(self, now: float, limit: int = 1000) -> list[User]:
-        """Active users with a valid key and coins whose next poll is due."""
-        rows = self.db.query(
-            """SELECT * FROM users WHERE active = 1 AND key_state = 'valid'
-               AND (paused = 0 OR (paused_until IS NOT NULL AND paused_until <= :now))
-               AND (next_poll_at IS NULL OR next_poll_at <= :now)
-               AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
-               ORDER BY next_poll_at LIMIT :limit""",
-            {"now": now, "limit": limit},
-        )
-        return [User.from_row(r) for r in rows]
+        """Users whose poll is due: a range scan of the ``due_at`` index (see ``DUE_SQL``)."""
+        rows = self.db.query("SELECT * FROM users WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                             [now, limit])
+        return [user_from_row(r) for r in rows]
+
+    def defer(self, moves: Iterable[tuple[int, float]]) -> None:
+        """Move due times (the scheduler waits for a key's room) without touching versions."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE users SET next_poll_at = ?, due_at = CASE WHEN due_at IS NULL THEN NULL "
+                "ELSE MAX(due_at, ?) END WHERE id = ?",
+                [(at, at, uid) for uid, at in moves])
 
     def alert_states(self, user_id: int) -> dict[tuple[str, str], AlertState]:
         return {
@@ -282,30 +291,65 @@ class Repository:
             for r in self.db["alert_state"].rows_where("user_id = ?", [user_id])
         }
 
-    def commit_poll(self, user_id: int, write: PollWrite) -> list[int]:
-        """Alert state, outbox rows and user fields of one poll, atomically; returns alert ids."""
+    def commit_poll(self, user_id: int, write: PollWrite, version: int | None = None) -> bool:
+        """A poll's result, atomically, if the user is still as the poll found them.
+
+        ``version`` is the user's version when the poll started. If the user changed since
+        (a new key, coins, a pause, a plan...), their change wins: the poll's alerts, states
+        and fields are dropped and the user is polled again at once. A user who was forgotten
+        meanwhile has no row: nothing is written. Returns whether the result was applied.
+        """
         now = self.clock()
-        ids = []
         with self.db.atomic():
+            row = next(self.db.query(
+                "SELECT version, notices, disabled_endpoints FROM users WHERE id = ?",
+                [user_id]), None)
+            if row is None:
+                return False
+            if version is not None and row["version"] != version:
+                self.db.execute("UPDATE users SET next_poll_at = ? WHERE id = ?", [now, user_id])
+                self._sync_due(user_id)
+                return False
             for coin, active_ids in write.cleared:
                 marks = ",".join("?" * len(active_ids))
                 self.db.execute(
-                    "UPDATE alert_state SET active = 0, updated_at = ? WHERE user_id = ? AND coin = ?"
+                    "UPDATE alert_state SET active = 0, updated_at = ? WHERE user_id = ? "
+                    "AND coin = ? AND active = 1"
                     + (f" AND signal_id NOT IN ({marks})" if active_ids else ""),
                     [now, user_id, coin, *active_ids],
                 )
-            for coin, signal_id, state in write.states:
-                self.db["alert_state"].upsert({
-                    "user_id": user_id, "coin": coin, "signal_id": signal_id,
-                    "level": state.level, "active": int(state.active),
-                    "last_alert_at": state.last_alert_at,
-                    "last_alert_level": state.last_alert_level, "updated_at": now,
-                }, pk=("user_id", "coin", "signal_id"))
-            for alert in write.alerts:
-                ids.append(self.enqueue(user_id, **alert))
-            if write.user_changes:
-                self.update_user(user_id, **write.user_changes)
-        return ids
+            if write.states:
+                self.db.conn.executemany(
+                    """INSERT INTO alert_state (user_id, coin, signal_id, level, active,
+                           last_alert_at, last_alert_level, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(user_id, coin, signal_id) DO UPDATE SET
+                           level = excluded.level, active = excluded.active,
+                           last_alert_at = excluded.last_alert_at,
+                           last_alert_level = excluded.last_alert_level,
+                           updated_at = excluded.updated_at""",
+                    [(user_id, coin, sid, st.level, int(st.active), st.last_alert_at,
+                      st.last_alert_level, now) for coin, sid, st in write.states])
+            if write.alerts:
+                self.db.conn.executemany(
+                    """INSERT INTO alerts (user_id, coin, kind, level, payload, created_at,
+                           data_time, status, attempts, next_attempt_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)""",
+                    [(user_id, a.get("coin"), a["kind"], a.get("level"), json.dumps(a["payload"]),
+                      now, a.get("data_time"), now) for a in write.alerts])
+            changes = dict(write.user_changes)
+            if write.notices_added:
+                changes["notices"] = set(json.loads(row["notices"] or "[]")) | write.notices_added
+            if write.disabled_added:
+                current = set(json.loads(row["disabled_endpoints"] or "[]"))
+                base = set() if changes.get("disabled_endpoints") == set() else current
+                changes["disabled_endpoints"] = base | write.disabled_added
+            if changes:
+                self.db["users"].update(user_id, self._encode(changes))
+            self._sync_due(user_id)
+            for name, n in write.counters.items():
+                self._count(name, n)
+        return True
 
     # --- outbox and history -----------------------------------------------------------------
 
@@ -372,12 +416,15 @@ class Repository:
             "AND status = 'sent' AND sent_at >= ?", [user_id, since]))
         return rows[0]["n"]
 
-    def prune(self, *, alerts_older_than: float, counters_older_than: float) -> int:
-        """Drop delivered or failed alerts and hourly counters older than the given times."""
+    def prune(self, *, alerts_older_than: float, counters_older_than: float,
+              batch: int = 2000) -> int:
+        """Drop up to ``batch`` delivered or failed alerts older than the given time, and old
+        hourly counters; returns how many alerts went. Callers loop (yielding between steps)
+        so that a large backlog never stalls the event loop."""
         with self.db.atomic():
             removed = self.db.execute(
-                "DELETE FROM alerts WHERE status != 'pending' AND created_at < ?",
-                [alerts_older_than]).rowcount
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE status != 'pending' "
+                "AND created_at < ? LIMIT ?)", [alerts_older_than, batch]).rowcount
             self.db.execute("DELETE FROM counters WHERE bucket < ?",
                             [int(counters_older_than // 3600)])
         return removed
@@ -385,6 +432,9 @@ class Repository:
     # --- counters (admin) -------------------------------------------------------------------
 
     def count(self, name: str, n: int = 1) -> None:
+        self._count(name, n)
+
+    def _count(self, name: str, n: int) -> None:
         bucket = int(self.clock() // 3600)
         self.db.execute(
             "INSERT INTO counters (bucket, name, value) VALUES (?, ?, ?) "

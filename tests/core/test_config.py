@@ -17,7 +17,7 @@ def test_defaults_without_environment(tmp_path):
     assert settings.coinglass_base_url == "https://open-api-v4.coinglass.com"
     assert settings.database_path == Path("perpwatch.db")
     assert settings.key_file == Path("perpwatch.db.key")
-    assert settings.poll_interval_seconds == 300
+    assert settings.poll_interval_seconds is None        # auto (SPEC §10)
     assert settings.admin_user_ids == frozenset()
     assert settings.log_level == "INFO"
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.coinglass import paths
 from core.plans import Plan, interval_allowed, plan_allows, plan_for_limit
-from core.snapshot import required_interval, requests_per_poll
+from core.budget import plan_budget
 
 
 @pytest.mark.parametrize("limit,plan", [(30, Plan.HOBBYIST), (80, Plan.STARTUP),
@@ -36,9 +36,19 @@ def test_availability_table():
     assert plan_allows(Plan.PROFESSIONAL, paths.LIQUIDATION_AGGREGATED_MAP)
 
 
-def test_budget_raises_the_interval_for_many_coins():
-    assert requests_per_poll(Plan.HOBBYIST, 3) == 1 + 7 * 3
-    # 22 requests at 27 usable per minute need 49 s; 300 s covers 19 coins
-    assert required_interval(Plan.HOBBYIST, 30, 3) == 49
-    assert required_interval(Plan.HOBBYIST, 30, 19) <= 300 < required_interval(Plan.HOBBYIST, 30, 20)
-    assert required_interval(Plan.PROFESSIONAL, 1200, 1) == 1
+def test_auto_interval_is_the_shortest_the_budget_allows():
+    # Hobbyist, 3 coins: 3 fast requests a coin each poll, the slow ones at their pace.
+    hobbyist = plan_budget(Plan.HOBBYIST, 3)
+    assert hobbyist.interval == 23 and hobbyist.requests_per_minute <= 27
+    assert plan_budget(Plan.HOBBYIST, 3, per_minute=30).interval == 23
+    # never faster than CoinGlass refreshes (10 s), whatever the budget
+    assert plan_budget(Plan.PROFESSIONAL, 1).interval == 10
+    assert plan_budget(Plan.STARTUP, 3).interval == 10
+
+
+def test_a_fixed_interval_is_raised_only_when_the_budget_needs_it():
+    assert plan_budget(Plan.PROFESSIONAL, 1, interval=1).interval == 1
+    assert plan_budget(Plan.HOBBYIST, 21, interval=300).interval == 300
+    raised = plan_budget(Plan.HOBBYIST, 22, interval=300)
+    assert raised.interval > 300 and raised.raised
+    assert raised.requests_per_minute <= 27

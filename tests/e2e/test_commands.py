@@ -85,8 +85,8 @@ async def test_subscribing_more_than_the_budget_raises_the_interval(harness):
     h = harness
     await setup_user(h, "hobbyist", "BTC ETH SOL")
     reply = h.tg.messages(USER)[-1]
-    assert "requests/min" in reply.text and "poll every 49 s" in reply.text
-    assert h.services.repo.get_user(USER).interval_seconds == 49
+    assert "requests/min" in reply.text and "every 23 s" in reply.text
+    assert h.services.repo.get_user(USER).interval_seconds is None     # derived, not stored
 
 
 async def test_per_coin_override_is_marked_in_list(harness):

@@ -18,7 +18,8 @@ from core.coinglass.errors import (
 from core.coins import SupportedCoins
 from core.market import MissingReason
 from core.plans import Plan
-from core.snapshot import SnapshotBuilder, requests_per_poll, sections_for
+from core.budget import plan_budget
+from core.snapshot import SnapshotBuilder, sections_for
 from sim.coinglass import CoinGlassSim
 
 KEYS = {plan: f"{plan.name.lower()}-key-0000000000000" for plan in Plan}
@@ -134,19 +135,22 @@ async def test_timeout_is_reported_and_the_client_recovers(sim):
 
 @pytest.mark.parametrize("plan", list(Plan))
 async def test_snapshot_holds_what_the_plan_allows(sim, client, plan):
-    batch = await SnapshotBuilder(client).build(KEYS[plan], plan, ["BTC", "ETH"])
+    budget = plan_budget(plan, 2)
+    batch = await SnapshotBuilder(client).build(KEYS[plan], budget, ["BTC", "ETH"])
     assert batch.auth_error is None and not batch.refused and not batch.errors
     for snap in batch.snapshots.values():
         assert set(snap.present()) == set(sections_for(plan))
         for section in set(m.SECTIONS) - set(sections_for(plan)):
             assert snap.missing[section].reason == MissingReason.NOT_IN_PLAN
-    assert batch.requests == requests_per_poll(plan, 2)
-    assert batch.requests == sim.request_count(KEYS[plan])
+    # The first poll fetches every source once: per-coin ones per coin, key-wide ones once.
+    expected = sum(2 if s.scope == "coin" else 1 for s in budget.sources)
+    assert batch.requests == expected == sim.request_count(KEYS[plan])
 
 
 async def test_the_funding_list_is_fetched_once_per_poll_and_key(sim, client):
     key = KEYS[Plan.HOBBYIST]
-    batch = await SnapshotBuilder(client).build(key, Plan.HOBBYIST, ["BTC", "ETH", "SOL"])
+    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.HOBBYIST, 3),
+                                                ["BTC", "ETH", "SOL"])
     assert sim.request_count(key, paths.FUNDING_EXCHANGE_LIST) == 1
     assert all(s.funding is not None for s in batch.snapshots.values())
     sent = [(r.path, tuple(sorted(r.params.items()))) for r in sim.requests if r.key == key]
@@ -155,7 +159,7 @@ async def test_the_funding_list_is_fetched_once_per_poll_and_key(sim, client):
 
 async def test_hobbyist_history_uses_4h(sim, client):
     key = KEYS[Plan.HOBBYIST]
-    batch = await SnapshotBuilder(client).build(key, Plan.HOBBYIST, ["ETH"])
+    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.HOBBYIST, 1), ["ETH"])
     intervals = {r.params.get("interval") for r in sim.requests
                  if r.key == key and "interval" in r.params}
     assert intervals == {"4h"}
@@ -167,7 +171,7 @@ async def test_hobbyist_history_uses_4h(sim, client):
 async def test_one_failing_endpoint_leaves_one_section_missing(sim, client):
     key = KEYS[Plan.STARTUP]
     sim.inject_fault("http_503", path=paths.TAKER_EXCHANGE_LIST)
-    batch = await SnapshotBuilder(client).build(key, Plan.STARTUP, ["BTC"])
+    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.STARTUP, 1), ["BTC"])
     snap = batch.snapshots["BTC"]
     assert snap.taker is None and snap.missing["taker"].reason == MissingReason.ERROR
     assert snap.funding and snap.open_interest and snap.liquidations and snap.netflow
@@ -177,20 +181,22 @@ async def test_one_failing_endpoint_leaves_one_section_missing(sim, client):
 async def test_refused_endpoint_is_reported_and_can_be_disabled(sim, client):
     key = KEYS[Plan.HOBBYIST]
     builder = SnapshotBuilder(client)
-    batch = await builder.build(key, Plan.PROFESSIONAL, ["BTC"])     # claims too much
+    budget = plan_budget(Plan.PROFESSIONAL, 1, per_minute=30)           # claims too much
+    batch = await builder.build(key, budget, ["BTC"])
     assert paths.LIQUIDATION_AGGREGATED_MAP in batch.refused
     assert batch.snapshots["BTC"].missing["clusters"].reason == MissingReason.REFUSED
     assert batch.snapshots["BTC"].funding is not None
-    again = await builder.build(key, Plan.PROFESSIONAL, ["BTC"], disabled=frozenset(batch.refused))
+    again = await builder.build(key, plan_budget(Plan.PROFESSIONAL, 1, per_minute=30,
+                                                 disabled=frozenset(batch.refused)), ["BTC"])
     assert not again.refused
     assert again.snapshots["BTC"].missing["clusters"].reason == MissingReason.DISABLED
 
 
 async def test_invalid_key_stops_the_poll_early(sim, client):
-    batch = await SnapshotBuilder(client).build("nobody-0000000000000000", Plan.HOBBYIST,
-                                                ["BTC", "ETH"])
+    budget = plan_budget(Plan.HOBBYIST, 2)
+    batch = await SnapshotBuilder(client).build("nobody-0000000000000000", budget, ["BTC", "ETH"])
     assert isinstance(batch.auth_error, InvalidKey)
-    assert batch.requests < requests_per_poll(Plan.HOBBYIST, 2)
+    assert batch.requests < sum(2 if s.scope == "coin" else 1 for s in budget.sources)
     assert batch.all_failed
 
 
@@ -198,7 +204,8 @@ async def test_snapshot_agrees_with_the_market(sim, client):
     key = KEYS[Plan.STARTUP]
     sim.market.move("SOL", price_pct=-6.0, oi_pct=-9.0)
     sim.market.liquidate("SOL", long_usd=80e6)
-    snap = (await SnapshotBuilder(client).build(key, Plan.STARTUP, ["SOL"])).snapshots["SOL"]
+    snap = (await SnapshotBuilder(client).build(key, plan_budget(Plan.STARTUP, 1),
+                                                ["SOL"])).snapshots["SOL"]
     assert snap.open_interest.change("1h") == pytest.approx(-9.0, abs=0.3)
     assert snap.price.change_pct == pytest.approx(-6.0, abs=0.5) and snap.price.window == "1h"
     assert snap.liquidations.long_usd >= 80e6

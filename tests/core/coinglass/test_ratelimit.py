@@ -48,10 +48,14 @@ async def test_completion_time_keeps_slow_requests_in_the_window():
     assert sent[1] - sent[0] >= 0.2 + 0.3 - 0.01
 
 
-async def test_header_limit_replaces_the_nominal_one():
-    limiter = KeyLimiter(30)
-    limiter.observe(max_limit=300, used=None)
-    assert limiter.capacity == 270
+async def test_the_limit_in_force_is_the_smaller_of_plan_and_header():
+    limiter = KeyLimiter(300)
+    limiter.observe(max_limit=80, used=None)          # CoinGlass says the key has less
+    assert limiter.header_limit == 80 and limiter.capacity == 72
+    limiter.per_minute = 30                           # the user says /plan hobbyist
+    assert limiter.capacity == 27
+    limiter.per_minute = 1200
+    assert limiter.capacity == 72                     # never more than the key has
 
 
 async def test_usage_seen_by_coinglass_is_booked():
@@ -64,17 +68,48 @@ async def test_usage_seen_by_coinglass_is_booked():
     assert limiter.used_last_minute() == 20
 
 
-async def test_429_blocks_with_exponential_backoff():
+async def test_a_burst_of_429s_is_one_back_off():
     now = [1000.0]
     limiter = KeyLimiter(30, clock=lambda: now[0])
-    assert limiter.rate_limited() == 30
-    assert limiter.blocked_for == pytest.approx(30)
-    assert limiter.rate_limited() == 60
-    assert limiter.rate_limited(retry_after=5) == 5  # a Retry-After wins...
-    assert limiter.blocked_for == pytest.approx(60)  # ...but never shortens a block
-    limiter.succeeded()
-    now[0] += 61
-    assert limiter.rate_limited() == 30
+    stamps = [await limiter._acquire() for _ in range(6)]      # six requests in flight
+    assert limiter.rate_limited(stamp=stamps[0]) == 30
+    for stamp in stamps[1:]:                                   # the rest of the burst
+        limiter.rate_limited(stamp=stamp)
+    assert limiter.blocked_for == pytest.approx(30) and limiter.episodes == 1
+
+
+async def test_only_a_refused_probe_doubles_the_rest():
+    now = [1000.0]
+    limiter = KeyLimiter(30, clock=lambda: now[0])
+    limiter.rate_limited(stamp=await_free(limiter))
+    now[0] += 30
+    assert limiter.room() == 1                                 # one probe, the others wait
+    probe = await limiter._acquire()
+    assert probe.probe and limiter.room() == 0
+    assert limiter.rate_limited(stamp=probe) == 60             # refused again: doubled
+    now[0] += 60
+    probe = await limiter._acquire()
+    assert limiter.rate_limited(stamp=probe) == 120
+    now[0] += 120
+    probe = await limiter._acquire()
+    limiter.succeeded(probe)                                   # CoinGlass answers again
+    assert limiter.room() > 1 and limiter.blocked_for == 0
+    assert limiter.rate_limited(stamp=await_free(limiter)) == 30   # a new burst starts over
+
+
+async def test_retry_after_sets_the_rest_and_the_cap_is_five_minutes():
+    now = [1000.0]
+    limiter = KeyLimiter(30, clock=lambda: now[0])
+    assert limiter.rate_limited(retry_after=7) == 7
+    now[0] += 7
+    probe = await limiter._acquire()
+    assert limiter.rate_limited(retry_after=900, stamp=probe) == 300
+
+
+def await_free(limiter):
+    """A stamp for a request sent now (the limiter has room)."""
+    from core.coinglass.ratelimit import Stamp
+    return Stamp(limiter._clock(), limiter._clock)
 
 
 async def test_blocked_key_waits_before_sending():

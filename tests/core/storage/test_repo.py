@@ -132,13 +132,45 @@ def test_due_users_need_valid_key_coins_and_no_pause(repo, clock):
     assert [u.id for u in repo.due_users(clock.now)] == [1]
 
 
-def test_resume_makes_active_signals_new_again(repo):
+def test_resume_keeps_what_was_already_alerted(repo):
     repo.ensure_user(1)
     repo.commit_poll(1, PollWrite(states=[("BTC", "oi_surge", AlertState("oi_surge", 3, True, 5.0, 3))]))
     repo.pause(1, None)
     repo.resume(1)
-    assert repo.alert_states(1)[("BTC", "oi_surge")].active is False
+    assert repo.alert_states(1)[("BTC", "oi_surge")].active is True    # not new again (SPEC §5)
     assert not repo.get_user(1).paused
+
+
+def test_a_poll_commit_loses_to_a_change_the_user_made_meanwhile(repo, clock):
+    repo.ensure_user(1)
+    repo.store_key(1, "key-a-000000000000001", Plan.PROFESSIONAL, 1200, None)
+    started = repo.get_user(1)
+    repo.store_key(1, "key-b-000000000000002", Plan.PROFESSIONAL, 1200, None)   # new key
+    applied = repo.commit_poll(1, PollWrite(
+        user_changes={"key_state": "rejected"}, notices_added={"key_rejected"},
+        alerts=[{"kind": "notice", "payload": {"notice": "key_rejected"}}]), started.version)
+    assert applied is False
+    user = repo.get_user(1)
+    assert user.key_state == "valid" and "key_rejected" not in user.notices
+    assert repo.due_outbox(clock.now + 1) == []
+    assert repo.api_key(1) == "key-b-000000000000002"
+
+
+def test_a_poll_merges_notices_it_does_not_own(repo):
+    repo.ensure_user(1)
+    started = repo.get_user(1)
+    repo.notice_once(1, "plan_changed")              # written meanwhile, not by this poll
+    assert repo.commit_poll(1, PollWrite(notices_added={"key_rejected"}), started.version)
+    assert repo.get_user(1).notices == {"plan_changed", "key_rejected"}
+
+
+def test_a_poll_for_a_forgotten_user_ends_quietly(repo):
+    repo.ensure_user(1)
+    started = repo.get_user(1)
+    repo.delete_user(1)
+    assert repo.commit_poll(1, PollWrite(alerts=[{"kind": "alert", "coin": "BTC", "level": 3,
+                                                  "payload": {}}]), started.version) is False
+    assert repo.get_user(1) is None
 
 
 def test_commit_poll_clears_signals_that_stopped(repo):
@@ -164,8 +196,9 @@ def test_commit_poll_is_atomic(repo):
 
 def test_outbox_lifecycle(repo, clock):
     repo.ensure_user(1)
-    (alert_id,) = repo.commit_poll(1, PollWrite(alerts=[
+    assert repo.commit_poll(1, PollWrite(alerts=[
         {"kind": "alert", "coin": "BTC", "level": 3, "payload": {"n": 1}, "data_time": 5.0}]))
+    (alert_id,) = [i.id for i in repo.due_outbox(clock.now)]
     assert [i.id for i in repo.due_outbox(clock.now)] == [alert_id]
     repo.retry_later(alert_id, clock.now + 30, "flood control")
     assert repo.due_outbox(clock.now) == []
