@@ -93,7 +93,7 @@ LONG = "long"
 SHORT = "short"
 SIDES = (LONG, SHORT)
 
-SWEEP_BAND_PCT = 1.5      # a stop this close to a cluster/wall (a tp this far beyond one) is exposed
+SWEEP_BAND_PCT = 1.5      # a stop this near a cluster/wall, or a tp this far beyond one, is exposed
 BEYOND_PCT = 0.5          # a suggested level sits this far beyond (stop) / before (tp) the level
 TICK_PCT = 0.25           # suggestions are rounded to a round tick of at most this % of the level
 TRAIL_STEP = 0.5          # the trailed stop moves in steps of this fraction of the trail in force
