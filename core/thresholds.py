@@ -89,6 +89,13 @@ _SPECS: tuple[ThresholdSpec, ...] = (
                   Plan.PROFESSIONAL, "log"),
     ThresholdSpec("cluster_distance", "% from price", 2.0, 0.05, 20.0, 0.25, "liquidation_cluster",
                   "how close to price a cluster must be", Plan.PROFESSIONAL),
+    # Position guard (SPEC §16): not signals, so no signal id; every plan.
+    ThresholdSpec("lock_at", "% in your favour", 1.5, 0.1, 50.0, 0.25, "",
+                  "position guard: a move this far in your favour locks the position "
+                  "(stop to break-even, then trailing)"),
+    ThresholdSpec("trail", "% from the best price", 1.0, 0.1, 20.0, 0.25, "",
+                  "position guard: once locked, the suggested stop trails this far behind "
+                  "the best price"),
     ThresholdSpec("cooldown_high", "minutes", 30, 1, 1440, 5, "",
                   "minutes before a still-active HIGH signal alerts again"),
     ThresholdSpec("cooldown_medium", "minutes", 60, 1, 1440, 5, "",

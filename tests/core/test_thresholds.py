@@ -79,3 +79,12 @@ def test_higher_plans_see_more_thresholds():
     professional = {s.name for s in visible_specs(Plan.PROFESSIONAL)}
     assert "cluster_usd" not in hobbyist and "cluster_usd" in professional
     assert hobbyist < professional
+
+
+def test_position_guard_thresholds_on_every_plan():
+    assert (DEFAULTS["lock_at"], DEFAULTS["trail"]) == (1.5, 1.0)
+    hobbyist = {s.name for s in visible_specs(Plan.HOBBYIST)}
+    assert {"lock_at", "trail"} <= hobbyist
+    assert parse_value("trail", "0.5") == 0.5
+    with pytest.raises(ThresholdError, match="between 0.1 and 20"):
+        parse_value("trail", "25")
