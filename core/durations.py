@@ -2,10 +2,11 @@
 
 ``parse_duration`` reads one or more ``NUMBER UNIT`` parts, largest unit first:
 ``90m``, ``1.5h``, ``1,5h``, ``2d``, ``30 min``, ``2 hours``, ``1h30m``, ``1 h 30 min``,
-``1w``, and ``1h30`` for 1h30m. Units (any case): ``s``/``sec``/``second(s)``, ``m``/``min``/``minute(s)``,
-``h``/``hr``/``hour(s)``, ``d``/``day(s)``, ``w``/``wk``/``week(s)``; ``M`` is minutes
-too (nobody pauses alerts for months). A bare number is refused — ``90`` could be minutes
-or hours — and the error suggests the minutes reading. The result is whole seconds,
+``1w``, and ``1h30`` for 1h30m. Units (any case): ``s``/``sec``/``second(s)``,
+``m``/``min``/``minute(s)``, ``h``/``hr``/``hour(s)``, ``d``/``day(s)``,
+``w``/``wk``/``week(s)``; ``M`` is minutes too (nobody pauses alerts for months). A bare
+number is refused — ``90`` could be minutes or hours — and the error suggests the minutes
+reading. The result is whole seconds,
 between ``minimum`` and ``maximum`` (1 minute and 30 days unless given).
 """
 
