@@ -198,3 +198,12 @@ def _lone_separator(s: str, mark: str, fail) -> float | Ambiguous:
     if len(fraction) == 3 and 1 <= len(whole) <= 3 and not whole.startswith("0"):
         return Ambiguous(s, decimal, float(whole + fraction))
     return decimal
+
+
+def plain(value: float) -> str:
+    """The shortest text :func:`parse_number` reads back as exactly ``value``, never as
+    :class:`Ambiguous`: ``4000``, ``1.5``, ``1.1250`` (a trailing zero for ``1.125``)."""
+    text = repr(float(value)).removesuffix(".0")
+    if isinstance(parse_number(text), Ambiguous):
+        text += "0"
+    return text

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from core.numbers import Ambiguous, NumberError, parse_number
+from core.numbers import Ambiguous, NumberError, parse_number, plain
 from core.plans import Plan
 from core.signals.model import Level
 
@@ -132,12 +132,12 @@ class AmbiguousValue(ThresholdError):
 
     def __init__(self, name: str, text: str, readings: tuple[float, float],
                  choices: tuple[float, ...]):
-        forms = [format_value(name, r) for r in readings]
+        forms = [_unambiguous(name, r) for r in readings]
         if len(choices) == len(readings):
             message = (f"{name}: {text} could be {forms[0]} or {forms[1]}; "
                        f"send {forms[0]} or {forms[1]} to say which")
         else:
-            only = format_value(name, choices[0])
+            only = _unambiguous(name, choices[0])
             message = (f"{name}: {text} could be {forms[0]} or {forms[1]}; only {only} is "
                        f"{_valid_range(SPECS[name])}, send {only} if that is what you meant")
         super().__init__(message)
@@ -145,6 +145,16 @@ class AmbiguousValue(ThresholdError):
         self.text = text
         self.readings = readings
         self.choices = choices
+
+
+def _unambiguous(name: str, value: float) -> str:
+    """``value`` as the user would write it, in a form that cannot be read two ways."""
+    text = format_value(name, value)
+    try:
+        clear = not isinstance(parse_number(text, suffixes=True), Ambiguous)
+    except NumberError:
+        clear = False
+    return text if clear else plain(value)
 
 
 def _valid_range(spec: ThresholdSpec) -> str:
