@@ -312,7 +312,8 @@ def evaluate_rule(spec: RuleSpec, previous_value: float | None,
         if previous_value is None or not math.isfinite(previous_value):
             return False
         level = spec.value
-        return (previous_value < level <= current_value) or (previous_value > level >= current_value)
+        return (previous_value < level <= current_value
+                or previous_value > level >= current_value)
     if not spec.holds(current_value):
         return False
     return spec.mode == Mode.ONCE or not spec.holds(previous_value)

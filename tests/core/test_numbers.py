@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from core.numbers import Ambiguous, NumberError, accepted_forms, parse_number
+from core.numbers import Ambiguous, NumberError, accepted_forms, parse_number, plain
 
 
 @pytest.mark.parametrize("text,value", [
@@ -98,3 +98,15 @@ def test_formatted_numbers_read_back(value):
     text = f"{value:,.2f}"              # 1,234,567.89: both separators, never ambiguous
     assert parse_number(text) == pytest.approx(float(value))
     assert parse_number(text.replace(",", " ").replace(".", ",")) == pytest.approx(float(value))
+
+
+@pytest.mark.parametrize("value,text", [(4000.0, "4000"), (1.5, "1.5"), (1.125, "1.1250"),
+                                        (-12.345, "-12.3450"), (0.125, "0.125"), (1e-05, "1e-05")])
+def test_plain_forms_are_never_ambiguous(value, text):
+    assert plain(value) == text
+    assert parse_number(text) == value
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15))
+def test_plain_reads_back_exactly(value):
+    assert parse_number(plain(value)) == value + 0.0

@@ -121,7 +121,8 @@ def test_text_reads_back(quiet):
     (NIGHT, (22, 59), False), (NIGHT, (23, 0), True), (NIGHT, (0, 0), True), (NIGHT, (3, 0), True),
     (NIGHT, (6, 59), True), (NIGHT, (7, 0), False), (NIGHT, (12, 0), False),
     (QuietHours(time(9), time(17)), (8, 59), False), (QuietHours(time(9), time(17)), (9, 0), True),
-    (QuietHours(time(9), time(17)), (16, 59), True), (QuietHours(time(9), time(17)), (17, 0), False),
+    (QuietHours(time(9), time(17)), (16, 59), True),
+    (QuietHours(time(9), time(17)), (17, 0), False),
     (QuietHours(time(0), time(6)), (0, 0), True), (QuietHours(time(0), time(6)), (23, 59), False),
 ])
 def test_is_quiet_on_an_ordinary_day(quiet, clock, expected):
@@ -209,7 +210,8 @@ def test_the_zones_have_changes_to_test():
 
 @settings(max_examples=400, deadline=None)
 @given(start=clocks, end=clocks, mode=st.sampled_from(list(QuietMode)),
-       near=st.sampled_from(NEAR_CHANGES), offset=st.floats(min_value=-36 * 3600, max_value=36 * 3600))
+       near=st.sampled_from(NEAR_CHANGES),
+       offset=st.floats(min_value=-36 * 3600, max_value=36 * 3600))
 def test_quiet_ends_at_agrees_with_is_quiet(start, end, mode, near, offset):
     if (start.hour, start.minute) == (end.hour, end.minute):
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.plans import Plan
@@ -49,6 +51,7 @@ def test_values_users_type(name, text, value):
     ("oi_change", "1,500", (1.5, 1500.0), (1.5,), "only 1.5 is between 0.1 and 100"),
     ("liquidation_usd", "1,500M", (1.5e6, 1.5e9), (1.5e6, 1.5e9), "could be 1.5M or 1.5B"),
     ("wall_usd", "50.000M", (5e7, 5e10), (5e7,), "only 50M is between"),
+    ("cooldown_low", "1,125", (1.125, 1125.0), (1.125, 1125.0), "send 1.1250 or 1125"),
 ])
 def test_ambiguous_values_carry_both_readings(name, text, readings, choices, says):
     with pytest.raises(AmbiguousValue) as info:
@@ -57,8 +60,9 @@ def test_ambiguous_values_carry_both_readings(name, text, readings, choices, say
     assert (error.readings, error.choices, error.name, error.text) == (readings, choices, name, text)
     assert says in str(error)
     assert isinstance(error, ThresholdError)
-    for choice in choices:     # what the question suggests sending is read without a question
-        assert parse_value(name, format_value(name, choice)) == choice
+    # what the question suggests sending is read without another question
+    suggested = re.search(r"send (\S+)(?: or (\S+))?", str(error)).groups()
+    assert [parse_value(name, text) for text in suggested if text] == list(choices)
 
 
 @pytest.mark.parametrize("name,text,says", [

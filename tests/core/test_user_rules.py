@@ -14,10 +14,10 @@ from core.user_rules import (
     ensure_room, evaluate_rule, format_price, format_usd, metrics_for, parse_rule, read_metric,
     usage,
 )
+from core.market import LiquidationOrdersSection
 from tests.core.signals.factories import (
     balances, dominance, liquidations, netflow, open_interest, price, ratio, snap, taker,
 )
-from core.market import LiquidationOrdersSection
 
 H, S, ST, P = Plan.HOBBYIST, Plan.STARTUP, Plan.STANDARD, Plan.PROFESSIONAL
 ONCE, REPEAT = Mode.ONCE, Mode.REPEAT
