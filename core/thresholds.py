@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from core.numbers import Ambiguous, NumberError, parse_number, plain
 from core.plans import Plan
 from core.signals.model import Level
 
@@ -129,8 +130,52 @@ class ThresholdError(ValueError):
     """A threshold name or value a user gave that cannot be used; the message says why."""
 
 
+class AmbiguousValue(ThresholdError):
+    """A value that reads two ways (``1,500``: 1.5 or 1500): ask the user, do not guess.
+
+    ``readings`` are both readings; ``choices`` those inside the threshold's range (one or
+    two; a text whose readings are both out of range is a plain range error instead).
+    """
+
+    def __init__(self, name: str, text: str, readings: tuple[float, float],
+                 choices: tuple[float, ...]):
+        forms = [_unambiguous(name, r) for r in readings]
+        if len(choices) == len(readings):
+            message = (f"{name}: {text} could be {forms[0]} or {forms[1]}; "
+                       f"send {forms[0]} or {forms[1]} to say which")
+        else:
+            only = _unambiguous(name, choices[0])
+            message = (f"{name}: {text} could be {forms[0]} or {forms[1]}; only {only} is "
+                       f"{_valid_range(SPECS[name])}, send {only} if that is what you meant")
+        super().__init__(message)
+        self.name = name
+        self.text = text
+        self.readings = readings
+        self.choices = choices
+
+
+def _unambiguous(name: str, value: float) -> str:
+    """``value`` as the user would write it, in a form that cannot be read two ways."""
+    text = format_value(name, value)
+    try:
+        clear = not isinstance(parse_number(text, suffixes=True), Ambiguous)
+    except NumberError:
+        clear = False
+    return text if clear else plain(value)
+
+
+def _valid_range(spec: ThresholdSpec) -> str:
+    return (f"between {format_value(spec.name, spec.minimum)} and "
+            f"{format_value(spec.name, spec.maximum)} ({spec.unit})")
+
+
 def parse_value(name: str, text: str) -> float:
-    """Validate ``text`` as a value for threshold ``name``; raise ThresholdError if it is not."""
+    """Validate ``text`` as a value for threshold ``name``; raise ThresholdError if it is not.
+
+    Numbers are read by :func:`core.numbers.parse_number`: decimal comma or point, thousands
+    grouping, ``k``/``M``/``B`` for USD amounts, ``%`` for percentages and points. A value
+    that reads two ways raises :class:`AmbiguousValue` with both readings.
+    """
     spec = SPECS.get(name)
     if spec is None:
         raise ThresholdError(f"unknown threshold {name!r}")
@@ -139,19 +184,22 @@ def parse_value(name: str, text: str) -> float:
         if level is None:
             raise ThresholdError("min_level must be LOW, MEDIUM or HIGH")
         return float(level)
-    cleaned = text.strip().replace("_", "").replace(",", "").removesuffix("%")
-    multiplier = 1.0
-    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9}
-    if cleaned[-1:].lower() in suffixes and spec.scale == "log":
-        multiplier = suffixes[cleaned[-1].lower()]
-        cleaned = cleaned[:-1]
-    valid = (f"between {format_value(name, spec.minimum)} and "
-             f"{format_value(name, spec.maximum)} ({spec.unit})")
+    valid = _valid_range(spec)
     try:
-        value = float(cleaned) * multiplier
-    except ValueError:
-        raise ThresholdError(f"{name} needs a number {valid}") from None
-    if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
+        value = parse_number(text, suffixes=spec.unit.startswith("USD"),
+                             percent="%" in spec.unit or spec.unit == "points")
+    except NumberError as exc:
+        raise ThresholdError(f"{name} needs a number {valid}; {exc.reason}") from None
+
+    def in_range(v: float) -> bool:
+        return spec.minimum <= v <= spec.maximum
+
+    if isinstance(value, Ambiguous):
+        choices = tuple(v for v in value.readings if in_range(v))
+        if not choices:
+            raise ThresholdError(f"{name} must be {valid}")
+        raise AmbiguousValue(name, text.strip(), value.readings, choices)
+    if not in_range(value):
         raise ThresholdError(f"{name} must be {valid}")
     return value
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.plans import Plan
 from core.signals.model import Level
 from core.thresholds import (
-    DEFAULTS, PRESETS, SPECS, ThresholdError, ThresholdSet, format_value, parse_value,
-    visible_specs,
+    DEFAULTS, PRESETS, SPECS, AmbiguousValue, ThresholdError, ThresholdSet, format_value,
+    parse_value, visible_specs,
 )
 
 
@@ -28,9 +30,39 @@ def test_spec_defaults_are_the_spec_table():
     ("oi_change", "3", 3.0), ("oi_change", "2.5%", 2.5), ("liquidation_usd", "25M", 25e6),
     ("liquidation_usd", "1_000_000", 1e6), ("liquidation_usd", "2,500,000", 2.5e6),
     ("min_level", "high", float(Level.HIGH)), ("funding_low", "-0.08", -0.08),
+    ("oi_change", "3,5", 3.5), ("liquidation_usd", "50,000,000", 5e7),
+    ("liquidation_usd", "50.000.000", 5e7), ("funding_high", "0,05", 0.05),
+    ("funding_low", "-0,05", -0.05), ("funding_low", "\u22120.05", -0.05),
+    ("liquidation_usd", "50M", 5e7), ("liquidation_usd", "2,5M", 2.5e6),
+    ("liquidation_usd", "1.5B", 1.5e9), ("whale_usd", "500k", 5e5), ("oi_change", "+4", 4.0),
+    ("divergence_gap", "12%", 12.0), ("cooldown_low", "1,440", None),
 ])
 def test_values_users_type(name, text, value):
-    assert parse_value(name, text) == value
+    if value is None:           # a value that reads two ways is asked, not guessed
+        with pytest.raises(AmbiguousValue):
+            parse_value(name, text)
+    else:
+        assert parse_value(name, text) == value
+
+
+@pytest.mark.parametrize("name,text,readings,choices,says", [
+    ("cooldown_low", "1,500", (1.5, 1500.0), (1.5, 1500.0),
+     "cooldown_low: 1,500 could be 1.5 or 1500; send 1.5 or 1500 to say which"),
+    ("oi_change", "1,500", (1.5, 1500.0), (1.5,), "only 1.5 is between 0.1 and 100"),
+    ("liquidation_usd", "1,500M", (1.5e6, 1.5e9), (1.5e6, 1.5e9), "could be 1.5M or 1.5B"),
+    ("wall_usd", "50.000M", (5e7, 5e10), (5e7,), "only 50M is between"),
+    ("cooldown_low", "1,125", (1.125, 1125.0), (1.125, 1125.0), "send 1.1250 or 1125"),
+])
+def test_ambiguous_values_carry_both_readings(name, text, readings, choices, says):
+    with pytest.raises(AmbiguousValue) as info:
+        parse_value(name, text)
+    error = info.value
+    assert (error.readings, error.choices, error.name, error.text) == (readings, choices, name, text)
+    assert says in str(error)
+    assert isinstance(error, ThresholdError)
+    # what the question suggests sending is read without another question
+    suggested = re.search(r"send (\S+)(?: or (\S+))?", str(error)).groups()
+    assert [parse_value(name, text) for text in suggested if text] == list(choices)
 
 
 @pytest.mark.parametrize("name,text,says", [
@@ -38,7 +70,9 @@ def test_values_users_type(name, text, value):
     ("oi_change", "nan", "between"), ("oi_change", "inf", "between"),
     ("funding_low", "0.05", "between -5 and -0.005"), ("taker_bias", "50", "between 50.5"),
     ("min_level", "sometimes", "LOW, MEDIUM or HIGH"), ("nope", "1", "unknown threshold"),
-    ("oi_change", "5M", "needs a number"),
+    ("oi_change", "5M", "needs a number"), ("oi_change", "5M", "k/M/B suffix only fits"),
+    ("liquidation_usd", "5%", "% sign does not fit"), ("liquidation_usd", "1,500", "between 10k"),
+    ("oi_change", "12,34,567", "grouped by three"), ("oi_change", "", "needs a number"),
 ])
 def test_bad_values_say_the_valid_range(name, text, says):
     with pytest.raises(ThresholdError, match=says):
