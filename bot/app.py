@@ -76,6 +76,8 @@ def build_application(
                 app.create_task(svc.sender.drain(app.bot), name="deliver-now")
 
         svc.scheduler.on_done = deliver_now
+        if released := repo.release_unrenderable():
+            log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)

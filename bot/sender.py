@@ -108,9 +108,17 @@ class OutboxSender:
             if item.kind == "alert" and now - item.created_at > ALERT_EXPIRY_SECONDS:
                 self.repo.mark_failed(item.id, "expired before it could be delivered")
                 return False
+            try:
+                text = self.render(item, now)
+            except Exception:
+                # A bug in rendering, not in the alert: keep the row for the next deploy.
+                log.exception("could not render outbox message %s; kept for a retry", item.id)
+                self.repo.hold_unrenderable(item.id, "could not be rendered")
+                self.repo.count("render_errors")
+                return False
             self._ready_at[item.user_id] = now + PER_CHAT_SECONDS
             try:
-                message = await send_html(bot, item.user_id, self.render(item, now), retries=None)
+                message = await send_html(bot, item.user_id, text, retries=None)
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 self._ready_at[item.user_id] = self.clock() + wait
@@ -138,7 +146,7 @@ class OutboxSender:
                 self.repo.count("send_errors")
                 return False
             except Exception:
-                log.exception("could not render or send outbox message %s", item.id)
+                log.exception("could not send outbox message %s", item.id)
                 self.repo.mark_failed(item.id, "internal error")
                 self.repo.count("send_errors")
                 return False

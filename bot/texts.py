@@ -623,4 +623,5 @@ def admin_text(overview: Mapping[str, int], counters: Mapping[str, int], *, vers
         f"{counters.get('keys_rejected', 0)} keys rejected, "
         f"{counters.get('send_errors', 0)} send errors, {counters.get('blocked', 0)} users blocked us",
         f"Now: {polls_running} polls running, {overview['pending_alerts']} alerts waiting",
+        f"Held for a render bug (retried after a restart): {overview.get('unrenderable', 0)}",
     ])

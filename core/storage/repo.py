@@ -395,6 +395,21 @@ class Repository:
             "UPDATE alerts SET next_attempt_at = ?, last_error = ?, attempts = attempts + ? "
             "WHERE id = ?", [at, error[:200], int(count_attempt), alert_id])
 
+    UNRENDERABLE = "unrenderable"
+    RENDER_ATTEMPTS = 3
+
+    def hold_unrenderable(self, alert_id: int, error: str) -> None:
+        """The bot could not render this row (a bug): keep it, not pending, until a restart
+        (a deploy may bring the fix) puts it back, at most ``RENDER_ATTEMPTS`` times."""
+        self.db.execute("UPDATE alerts SET status = ?, last_error = ?, attempts = attempts + 1 "
+                        "WHERE id = ?", [self.UNRENDERABLE, error[:200], alert_id])
+
+    def release_unrenderable(self) -> int:
+        """At start: rows held for a render bug go back to the outbox (bounded attempts)."""
+        return self.db.execute(
+            "UPDATE alerts SET status = 'pending', next_attempt_at = ? WHERE status = ? "
+            "AND attempts < ?", [self.clock(), self.UNRENDERABLE, self.RENDER_ATTEMPTS]).rowcount
+
     def mark_failed(self, alert_id: int, error: str) -> None:
         self.db.execute("UPDATE alerts SET status = 'failed', last_error = ?, "
                         "attempts = attempts + 1 WHERE id = ?", [error[:200], alert_id])
@@ -448,15 +463,12 @@ class Repository:
 
     def overview(self) -> dict[str, int]:
         """Counts for /admin and the start-up line."""
-        now = self.clock()
         row = next(self.db.query(
-            """SELECT COUNT(*) AS users,
-                      SUM(active) AS active_users,
-                      SUM(CASE WHEN active = 1 AND key_state = 'valid'
-                           AND (paused = 0 OR (paused_until IS NOT NULL AND paused_until <= :now))
-                           AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
-                          THEN 1 ELSE 0 END) AS subscribers
-               FROM users""", {"now": now}))
+            "SELECT COUNT(*) AS users, SUM(active) AS active_users, "
+            "SUM(due_at IS NOT NULL) AS subscribers FROM users"))
         pending = next(self.db.query("SELECT COUNT(*) AS n FROM alerts WHERE status = 'pending'"))
+        held = next(self.db.query("SELECT COUNT(*) AS n FROM alerts WHERE status = ?",
+                                  [self.UNRENDERABLE]))
         return {"users": row["users"] or 0, "active_users": row["active_users"] or 0,
-                "subscribers": row["subscribers"] or 0, "pending_alerts": pending["n"]}
+                "subscribers": row["subscribers"] or 0, "pending_alerts": pending["n"],
+                "unrenderable": held["n"]}

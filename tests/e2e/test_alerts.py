@@ -95,6 +95,18 @@ async def test_escalation_from_medium_to_high_alerts_again(harness):
     assert "escalated" in high.text
 
 
+WITNESS = USER + 999
+
+
+async def witness_polls(h: Harness, n: int) -> None:
+    """Let the bot run ``n`` polls of a second user: time passes for the system as a whole,
+    waited for as a condition rather than slept."""
+    if not h.services.repo.coins(WITNESS):
+        await h.say(f"/setkey {KEYS['enterprise']}", user=WITNESS, contains="Key saved")
+        await h.say("/subscribe BTC", user=WITNESS, contains="Watching")
+    await wait_polls(h, n, user=WITNESS)
+
+
 async def test_paused_user_gets_nothing_and_is_not_polled(harness):
     h = harness
     await onboard(h)
@@ -102,7 +114,7 @@ async def test_paused_user_gets_nothing_and_is_not_polled(harness):
     await h.say("/pause 2h", contains="paused")
     before = h.cg.request_count(KEYS["professional"])
     h.cg.market.scenario("cascade", "ETH")
-    await asyncio.sleep(3.5)
+    await witness_polls(h, 3)
     assert alerts_for(h, "ETH") == []
     assert h.cg.request_count(KEYS["professional"]) == before
     await h.say("/resume", contains="resumed")
@@ -120,7 +132,7 @@ async def test_blocked_user_is_marked_inactive_after_first_403(harness):
     forbidden = [c for c in h.tg.calls_to("sendMessage") if c.error_code == 403]
     assert len(forbidden) == 1
     polled = h.cg.request_count(KEYS["professional"])
-    await asyncio.sleep(2.5)
+    await witness_polls(h, 3)
     assert h.cg.request_count(KEYS["professional"]) == polled      # no polling, no sends
     assert len([c for c in h.tg.calls_to("sendMessage") if c.error_code == 403]) == 1
 

@@ -7,7 +7,7 @@ import time
 
 from core.coinglass import paths
 from tests.e2e.conftest import KEYS, USER, Harness
-from tests.e2e.test_alerts import wait_polls
+from tests.e2e.test_alerts import wait_polls, witness_polls
 
 OTHER = USER + 1
 
@@ -28,7 +28,7 @@ async def test_a_key_rejected_while_polling_pauses_the_user_and_tells_once(harne
     notice = await h.tg.wait_for_message(USER, "rejected your API key", timeout=10)
     assert "/setkey" in notice.text
     requests = h.cg.request_count(key)
-    await asyncio.sleep(2.5)
+    await witness_polls(h, 3)
     assert h.cg.request_count(key) == requests            # no more polling with it
     assert len([m for m in h.tg.messages(USER) if "rejected your API key" in m.text]) == 1
     status = await h.say("/status")
@@ -91,7 +91,7 @@ async def test_one_slow_key_never_delays_the_others(harness):
     await onboard(h, KEYS["professional"])
     await wait_polls(h, 1)
     h.cg.inject_fault("latency", key=slow, seconds=20)
-    await asyncio.sleep(1.5)                       # the slow user's poll is now stuck
+    await h.tg.wait_until(lambda: h.cg.in_flight > 0, timeout=10)   # the slow poll is stuck
     moved = time.monotonic()
     h.cg.market.scenario("cascade", "ETH")
     await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
@@ -104,7 +104,7 @@ async def test_steady_polling_stays_within_every_keys_limit(harness):
     h = harness
     for index, plan in enumerate(("hobbyist", "startup", "standard")):
         await onboard(h, KEYS[plan], coins="BTC ETH", user=USER + 10 + index)
-    await asyncio.sleep(6)
+    await wait_polls(h, 3, user=USER + 10)                 # the hobbyist: the longest interval
     assert h.cg.count_429() == 0
     for plan, limit in (("hobbyist", 30), ("startup", 80), ("standard", 300)):
         assert h.cg.max_in_any_minute(KEYS[plan]) <= limit * 0.9

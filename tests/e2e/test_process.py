@@ -57,6 +57,21 @@ class BotProcess:
             rows = conn.execute(query).fetchall()
         return [r for r in rows if status is None or r[1] == status]
 
+    def last_poll(self) -> float | None:
+        with sqlite3.connect(self.db) as conn:
+            row = conn.execute("SELECT last_poll_at FROM users WHERE id = ?", [USER]).fetchone()
+        return row[0] if row else None
+
+    async def wait_polls(self, n: int, timeout: float = 20.0) -> None:
+        """Wait until the bot has committed ``n`` more polls of the user."""
+        seen, last = 0, self.last_poll()
+        deadline = time.monotonic() + timeout
+        while seen < n:
+            assert time.monotonic() < deadline, f"only {seen} polls; {self.output()}"
+            await asyncio.sleep(0.05)
+            if (current := self.last_poll()) != last:
+                seen, last = seen + 1, current
+
     def triggered(self, signal_id: str) -> list[str]:
         """Statuses of the alerts that ``signal_id`` triggered (new, escalated or due again)."""
         with sqlite3.connect(self.db) as conn:
@@ -108,7 +123,7 @@ async def test_sigkill_during_a_poll_then_restart_delivers_once(tmp_path, tg, cg
     tg.clear_faults()
     await bot.start()
     await tg.wait_for_message(USER, "ETH · HIGH", timeout=20)
-    await asyncio.sleep(3)           # several more polls: nothing repeats
+    await bot.wait_polls(3)          # several more polls: nothing repeats
     # The restarted bot reads slow figures afresh, which may bring genuinely new signals; the
     # cascade decided before the kill is delivered once and never decided again.
     assert bot.triggered("liquidation_cascade") == ["sent"]
