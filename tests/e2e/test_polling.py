@@ -122,3 +122,24 @@ async def test_a_plan_upgrade_at_coinglass_is_followed_and_announced(harness):
     assert "300" in notice.text
     user = h.services.repo.get_user(USER)
     assert user.effective_plan.name == "STANDARD" and user.plan_limit == 300
+
+
+async def test_a_burst_of_429s_is_one_back_off_and_the_cascade_still_alerts(harness, monkeypatch):
+    from core.coinglass import ratelimit
+    monkeypatch.setattr(ratelimit, "FIRST_BACKOFF_SECONDS", 3.0)   # 30 s in production
+    h = harness
+    key = "burst-key-000000000000000001"
+    h.cg.add_key(key, "professional")
+    # The first poll's first six requests (in flight together) are refused.
+    h.cg.inject_fault("http_429", key=key, path="/api/futures/", times=6)
+    h.cg.market.scenario("cascade", "ETH")
+    await h.say("/subscribe ETH BTC", contains="Watching")           # no key yet: no request
+    await h.say(f"/setkey {key}", contains="Key saved")
+    limiter = h.services.coinglass.limiters.peek(key)
+    await h.tg.wait_until(lambda: h.cg.count_429(key) == 6, timeout=10)
+    assert limiter.episodes == 1 and 0 < limiter.blocked_for <= 3.0    # one rest, not six
+    status = await h.say("/status")
+    assert "rests until" in status.text
+    # The first poll's refused figures are missing; the next poll (after one rest) has them.
+    await h.tg.wait_for_message(USER, "Long liquidation cascade", timeout=20)
+    assert limiter.episodes == 1 and h.cg.count_429(key) == 6
