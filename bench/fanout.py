@@ -70,7 +70,7 @@ async def measure(alerts: int, rate: float, folder: Path) -> dict:
         while svc.repo.overview()["pending_alerts"]:
             await svc.sender.drain(app.bot)
         elapsed = time.perf_counter() - started
-        per_chat = [len([m for m in tg.messages(user) if "ETH · HIGH" in m.text])
+        per_chat = [len([m for m in tg.messages(user) if "🔴 ETH" in m.text])
                     for user in users]
         calls = tg.calls_to("sendMessage")[sends_before:]
         return {

@@ -14,14 +14,15 @@ import httpx
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import __version__, jobs, texts
+from bot import __version__, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, apikey, fallback, forget, settings as settings_menu, snapshot, start, status,
-    subscribe, thresholds,
+    admin, alerts, apikey, fallback, forget, settings as settings_menu, snapshot, start,
+    status, subscribe, thresholds,
 )
+from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
 from bot.services import SERVICES_KEY, Services
 from bot.updates import PerChatUpdateProcessor
@@ -65,15 +66,16 @@ def build_application(
             coins=SupportedCoins(client), poller=poller,
             scheduler=PollScheduler(repo, poller, max_concurrent=max_concurrent_polls,
                                     clock=clock),
-            sender=OutboxSender(repo, clock=clock), clock=clock, started_at=clock(),
+            sender=OutboxSender(repo, markup=_alert_markup, clock=clock), clock=clock,
+            started_at=clock(),
             owns_http=http_client is None,
         )
         app.bot_data[SERVICES_KEY] = svc
 
         def deliver_now(outcome) -> None:
-            # A poll that queued something: send it now rather than at the next job tick.
+            # A poll that queued something: the outbox worker sends it now.
             if outcome.queued:
-                app.create_task(svc.sender.drain(app.bot), name="deliver-now")
+                svc.sender.wake()
 
         svc.scheduler.on_done = deliver_now
         if released := repo.release_unrenderable():
@@ -81,6 +83,7 @@ def build_application(
         await _publish_commands(app, settings)
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)
+        svc.sender.start(app.bot)
         counts = repo.overview()
         interval = (f"{settings.poll_interval_seconds} s" if settings.poll_interval_seconds
                     else "auto")
@@ -91,8 +94,10 @@ def build_application(
     async def post_stop(app: Application) -> None:
         svc: Services | None = app.bot_data.get(SERVICES_KEY)
         if svc is not None:
-            # Running polls finish (their results are committed atomically) or are abandoned.
+            # Running polls finish (their results are committed atomically) or are abandoned;
+            # sends already granted finish, the rest of the outbox waits for the next start.
             await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+            await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:
         svc: Services | None = app.bot_data.pop(SERVICES_KEY, None)
@@ -110,7 +115,7 @@ def build_application(
         .base_file_url(_file_url(settings.telegram_api_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(TelegramPacer())      # every send paced: bot/pacing.py
         # Chats in parallel (one slow /setkey check must not hold up other users), each chat's
         # updates in order (conversations need it: bot/updates.py).
         .concurrent_updates(PerChatUpdateProcessor(256))
@@ -123,12 +128,17 @@ def build_application(
     # message holding a key reaches nothing else.
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
-    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, status, forget,
-                   admin, fallback):
+    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, status, alerts,
+                   forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
     return app
+
+
+def _alert_markup(item):
+    """The buttons under an alert (Details, Chart, Settings, Mute); notices have none."""
+    return keyboards.alert_buttons(item.id, item.coin or "") if item.kind == "alert" else None
 
 
 async def _publish_commands(app: Application, settings: Settings) -> None:

@@ -83,7 +83,7 @@ async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
         await asyncio.sleep(0.5)
     _print("\n— the market: ETH longs are crowded; price breaks down into a liquidation cascade —")
     cg.market.scenario("cascade", "ETH")
-    await tg.wait_for_message(DEMO_USER, "ETH · HIGH", timeout=60)
+    await tg.wait_for_message(DEMO_USER, "🔴 ETH", timeout=60)
     await asyncio.sleep(0.5)
     _print("\nThat is the alert a subscriber gets at 3 AM. Run `python -m bot --demo` in a "
            "terminal to drive the bot yourself.")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import timezone, tzinfo
+
+from core.timezones import format_time, zone_label
 
 from core.signals.model import Direction, Level
 
@@ -47,15 +49,13 @@ def price(value: float | None) -> str:
     return f"${value:.6g}"
 
 
-def when(ts: float | None, now: float | None = None) -> str:
-    """``03:04 UTC`` today, else ``21 Nov 03:04 UTC``."""
+def when(ts: float | None, now: float | None = None, tz: tzinfo | None = None) -> str:
+    """``ts`` in the user's zone with its label: ``03:04 UTC`` today, ``Mon 03:04 CET`` this
+    week, ``21 Nov 03:04 CET`` otherwise (core.timezones.format_time)."""
     if ts is None:
         return "never"
-    moment = datetime.fromtimestamp(ts, timezone.utc)
-    today = datetime.fromtimestamp(now, timezone.utc).date() if now else None
-    if today is not None and moment.date() == today:
-        return moment.strftime("%H:%M UTC")
-    return moment.strftime("%d %b %H:%M UTC")
+    zone = tz or timezone.utc
+    return f"{format_time(ts, zone, now if now is not None else ts)} {zone_label(zone, ts)}"
 
 
 def duration(seconds: float) -> str:

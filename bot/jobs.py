@@ -1,4 +1,8 @@
-"""The JobQueue jobs: few, named and thin. Each loads work and hands it to a service."""
+"""The JobQueue jobs: few, named and thin. Each loads work and hands it to a service.
+
+The outbox is not a job: it is a worker task (bot/sender.py) woken when a poll queues
+something, so a long delivery never overlaps a job tick of its own.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,6 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     services(context).scheduler.tick()
 
 
-async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send what the outbox holds, within Telegram's limits."""
-    await services(context).sender.drain(context.bot)
-
-
 async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Keep the database and the caches small: alert history 30 days, hourly counters 8 days,
     limiters and kept values of keys nobody uses. The prune runs in small steps with the
@@ -37,8 +36,6 @@ async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def schedule(job_queue: JobQueue) -> None:
     job_queue.run_repeating(poll_tick, interval=TICK_SECONDS, first=0.2, name="poll",
-                            job_kwargs=SINGLE)
-    job_queue.run_repeating(deliver, interval=TICK_SECONDS, first=0.1, name="outbox",
                             job_kwargs=SINGLE)
     job_queue.run_repeating(housekeeping, interval=3600, first=60, name="housekeeping",
                             job_kwargs=SINGLE)

@@ -29,12 +29,14 @@ def suggestions(coins: list[str]) -> Markup | None:
     return Markup([[Button(f"Watch {c}", callback_data=f"sub:{c}") for c in coins[:3]]])
 
 
-def settings_main(min_level: Level) -> Markup:
+def settings_main(min_level: Level, all_clear: bool = True) -> Markup:
     return Markup([
         [Button("Signals on/off", callback_data="set:sig")],
         [Button(f"Minimum level: {min_level.name} ↻", callback_data="set:lvl")],
         [Button("Thresholds", callback_data="set:th"),
          Button("Presets", callback_data="set:pre")],
+        [Button(f"“All clear” messages: {'on' if all_clear else 'off'} ↻",
+                callback_data="set:calm")],
         [Button("Close", callback_data="set:close")],
     ])
 
@@ -70,3 +72,21 @@ def settings_presets() -> Markup:
 def forget_confirm() -> Markup:
     return Markup([[Button("Yes, delete everything", callback_data="forget:yes"),
                     Button("No, keep it", callback_data="forget:no")]])
+
+
+MUTE_CHOICES = (("1h", "1 h"), ("4h", "4 h"), ("day", "till tomorrow"))
+
+
+def alert_buttons(item_id: int, coin: str, *, expanded: bool = False,
+                  muted: bool = False) -> Markup:
+    """Details (in place), Chart, Settings; Mute the coin for 1 h / 4 h / till tomorrow."""
+    toggle = (Button("🔼 Less", callback_data=f"al:less:{item_id}") if expanded
+              else Button("🔎 Details", callback_data=f"al:more:{item_id}"))
+    rows = [[toggle, Button("📈 Chart", callback_data=f"chart:{coin}"),
+             Button("⚙️ Settings", callback_data="set:open")]]
+    if muted:
+        rows.append([Button(f"🔔 Unmute {coin}", callback_data=f"mute:{coin}:off")])
+    else:
+        rows.append([Button(f"🔕 {label}", callback_data=f"mute:{coin}:{code}")
+                     for code, label in MUTE_CHOICES])
+    return Markup(rows)

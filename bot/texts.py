@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from bot import alert_texts
 from bot.format import (
     DIRECTION_MARK, LEVEL_EMOJI, duration, esc, fit, interval, pct, price, usd, when,
 )
@@ -18,6 +19,7 @@ from core.plans import PLAN_INFO, Plan
 from core.signals.catalog import SIGNAL_INFO, SIGNALS
 from core.signals.model import Level, RegimeReading, Signal
 from core.budget import Budget
+from core.timezones import tz_of
 from core.storage.repo import OutboxItem
 from core.users import User
 from core.thresholds import SPECS, ThresholdSet, format_value, visible_specs
@@ -513,7 +515,13 @@ def notice_text(payload: Mapping[str, Any]) -> str:
 
 
 def render_outbox(item: OutboxItem, now: float) -> str:
-    return alert_text(item, now) if item.kind == "alert" else notice_text(item.payload)
+    """What an outbox row says when it is sent, in the user's timezone."""
+    tz = tz_of(item.timezone)
+    if item.kind == "alert":
+        return alert_texts.alert_brief(item, now, tz)
+    if item.payload.get("notice") == "all_clear":
+        return alert_texts.all_clear(item.payload, now, tz)
+    return notice_text(item.payload)
 
 
 # --- status, history, pause -----------------------------------------------------------------
@@ -586,7 +594,47 @@ def interval_set(budget: Budget) -> str:
     return f"✅ I'll poll your coins {polling_phrase(budget)}."
 
 
-PAUSE_USAGE = "Usage: /pause, /pause 30m, /pause 2h or /pause 1d (at most 30 days)."
+PAUSE_USAGE = ("How long? /pause (until /resume), /pause 30m, /pause 90m, /pause 1.5h, "
+               "/pause 2d (at most 30 days). A bare number is not enough: say m, h or d.")
+
+
+def pause_bad_duration(reason: str) -> str:
+    return f"❌ {esc(reason)}\n" + PAUSE_USAGE + " Nothing changed."
+
+
+ALERT_GONE = "That alert is no longer stored (alerts are kept 30 days)."
+MUTE_USAGE = ("Usage: /mute ETH (1 h), /mute ETH 4h, /mute ETH tomorrow; /mute alone lists "
+              "your mutes; /resume ETH unmutes.")
+
+
+def plain_when(ts: float, now: float, tz) -> str:
+    return when(ts, now, tz)
+
+
+def mute_bad_duration(reason: str) -> str:
+    return f"❌ {esc(reason)}\n{MUTE_USAGE} Nothing changed."
+
+
+def muted(coin: str, until: float, now: float, tz) -> str:
+    return (f"🔕 {esc(coin)} muted until {when(until, now, tz)}: its signals are still "
+            f"watched, alerts wait. /resume {esc(coin)} undoes it.")
+
+
+def mutes_text(active: Mapping[str, float], now: float, tz) -> str:
+    if not active:
+        return "No coin is muted. " + MUTE_USAGE
+    lines = ["🔕 Muted coins:"]
+    lines += [f"• {esc(c)} until {when(u, now, tz)}" for c, u in sorted(active.items())]
+    lines.append("/resume SYM unmutes one.")
+    return "\n".join(lines)
+
+
+def unmuted(coins: list[str]) -> str:
+    return f"🔔 {esc(', '.join(coins))} unmuted: alerts as usual."
+
+
+def not_muted(coin: str) -> str:
+    return f"{esc(coin)} was not muted. /mute lists your mutes."
 
 
 def paused(until: float | None, now: float) -> str:

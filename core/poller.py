@@ -19,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from core.alerts import AlertState
 from core.budget import Budget, budget_for
 from core.coinglass.errors import NoActivePlan
-from core.evaluation import Prefs, decide_coin
+from core.evaluation import Calm, Prefs, calm_step, decide_coin
 from core.market import SECTION_TITLES
 from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
+from core.signals.model import Level
 from core.snapshot import SnapshotBatch, SnapshotBuilder, sections_of_path
 from core.storage.crypto import KeyUnreadable
 from core.storage.repo import PollWrite, Repository
@@ -42,6 +43,7 @@ NOTICE_PLAN_LAPSED = "plan_lapsed"
 NOTICE_KEY_UNREADABLE = "key_unreadable"
 NOTICE_ENDPOINTS_REFUSED = "endpoints_refused"
 NOTICE_PLAN_CHANGED = "plan_changed"
+NOTICE_ALL_CLEAR = "all_clear"
 
 RETRY_AFTER_BUG_SECONDS = 60.0
 
@@ -68,6 +70,8 @@ class PollContext:
     budget: Budget
     prefs: Prefs
     states: Mapping[tuple[str, str], AlertState]
+    mutes: Mapping[str, float] = field(default_factory=dict)      # coin -> muted until
+    calm: Mapping[str, Calm] = field(default_factory=dict)
 
 
 class Poller:
@@ -91,8 +95,11 @@ class Poller:
             api_key, unreadable = self.repo.api_key(user_id), False
         except KeyUnreadable:
             api_key, unreadable = None, True
+        calm = {coin: Calm(r["last_high_at"], r["last_active_at"], bool(r["calm_notified"]))
+                for coin, r in self.repo.coin_states(user_id).items()}
         return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
-                           self.repo.prefs(user_id), self.repo.alert_states(user_id))
+                           self.repo.prefs(user_id), self.repo.alert_states(user_id),
+                           self.repo.mutes(user_id), calm)
 
     def pacing_wait(self, ctx: PollContext) -> float:
         """Seconds until the key's window has room for what this poll must fetch."""
@@ -184,10 +191,12 @@ class Poller:
             if not snapshot.present():
                 continue          # nothing known: keep the state as it was, decide nothing
             previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
-            result = decide_coin(snapshot, ctx.prefs, previous, now)
+            muted = ctx.mutes.get(coin, 0.0) > now
+            result = decide_coin(snapshot, ctx.prefs, previous, now, muted=muted)
             decision, evaluation = result.decision, result.evaluation
             write.cleared.append((coin, list(result.keep_active)))
             write.states.extend((coin, sid, state) for sid, state in decision.states.items())
+            self._note_calm(ctx, coin, result, write, now)
             if decision.alert:
                 write.alerts.append({
                     "kind": "alert", "coin": coin, "level": int(decision.level),
@@ -200,6 +209,25 @@ class Poller:
                         "unevaluated": dict(evaluation.unevaluated),
                     },
                 })
+
+    @staticmethod
+    def _note_calm(ctx: PollContext, coin: str, result, write: PollWrite, now: float) -> None:
+        """Track when the coin last alerted HIGH and last fired; one "all clear" when a HIGH
+        coin has been quiet for a HIGH cooldown (a setting, on by default)."""
+        thresholds = ctx.prefs.thresholds(coin)
+        active = any(s.level >= thresholds.min_level for s in result.evaluation.signals)
+        alerted_high = result.decision.alert and result.decision.level == Level.HIGH
+        quiet_for = thresholds.cooldown_minutes(Level.HIGH) * 60.0
+        calm, due = calm_step(ctx.calm.get(coin), alerted_high=alerted_high, active=active,
+                              now=now, quiet_for=quiet_for)
+        if calm != ctx.calm.get(coin):
+            write.coin_states[coin] = {"last_high_at": calm.last_high_at,
+                                       "last_active_at": calm.last_active_at,
+                                       "calm_notified": calm.notified}
+        if due and ctx.user.all_clear and ctx.mutes.get(coin, 0.0) <= now:
+            write.alerts.append({"kind": "notice", "coin": coin, "payload": {
+                "notice": NOTICE_ALL_CLEAR, "coin": coin, "last_high_at": calm.last_high_at,
+                "quiet_minutes": quiet_for / 60.0}})
 
     def _key_failed(self, user: User, write: PollWrite, notice: str, reason: str,
                     outcome: PollOutcome) -> None:

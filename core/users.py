@@ -35,6 +35,8 @@ class User:
     last_error: str | None
     last_error_at: float | None
     version: int = 0                  # bumped by every change a poll must not overwrite
+    all_clear: bool = True            # say when a coin that alerted HIGH has calmed down
+    timezone: str | None = None       # what /timezone stored; None = UTC
 
     def is_paused(self, now: float) -> bool:
         return self.paused and (self.paused_until is None or self.paused_until > now)

@@ -21,7 +21,7 @@ def test_demo_tour_shows_the_cascade_alert_and_exits_0(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for step in ("you › /start", "you › /setkey", "Key saved", "you › /subscribe ETH",
-                 "ETH snapshot", "ETH · HIGH", "Long liquidation cascade", "Not financial advice"):
+                 "ETH snapshot", "🔴 ETH", "Long liquidation cascade", "Not financial advice"):
         assert step in out, step
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []          # the demo leaves nothing behind
@@ -32,7 +32,7 @@ def test_without_a_token_says_so_in_one_line_then_plays_the_demo(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     first = result.stdout.splitlines()[0]
     assert "No TELEGRAM_BOT_TOKEN" in first and "@BotFather" in first
-    assert "ETH · HIGH" in result.stdout
+    assert "🔴 ETH" in result.stdout
 
 
 def test_malformed_setting_stops_with_one_line(tmp_path):

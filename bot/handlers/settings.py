@@ -18,7 +18,7 @@ from core.signals.catalog import SIGNAL_INFO
 from core.signals.model import Level
 from core.thresholds import MIN_LEVEL, PRESETS, SPECS, ThresholdSet
 
-PATTERN = r"^set:(main|sig|lvl|th|pre|close)(:[a-z_]{1,40})?(:[+\-0])?$"
+PATTERN = r"^set:(main|sig|lvl|th|pre|calm|close)(:[a-z_]{1,40})?(:[+\-0])?$"
 
 
 def _view(context: ContextTypes.DEFAULT_TYPE, user_id: int, screen: str,
@@ -39,7 +39,7 @@ def _view(context: ContextTypes.DEFAULT_TYPE, user_id: int, screen: str,
     if screen == "pre":
         return texts.SETTINGS_PRESETS, keyboards.settings_presets()
     return (texts.settings_main(user, values, disabled),
-            keyboards.settings_main(Level(int(values[MIN_LEVEL]))))
+            keyboards.settings_main(Level(int(values[MIN_LEVEL])), user.all_clear))
 
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -73,6 +73,10 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         enabled = name in svc.repo.disabled_signals(user.id)
         svc.repo.set_signal_enabled(user.id, name, enabled)
         note = f"{info.name} {'on' if enabled else 'off'}"
+    elif screen == "calm":
+        svc.repo.set_all_clear(user.id, not user.all_clear)
+        note = f"“All clear” messages {'off' if user.all_clear else 'on'}"
+        screen = "main"
     elif screen == "lvl":
         user_wide, _ = svc.repo.thresholds(user.id)
         current = Level(int(ThresholdSet.resolve(user_wide)[MIN_LEVEL]))

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import texts
-from bot.handlers.common import args_text, budget_of, caller, reply
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
+from core.coins import parse_coins
+from core.durations import DurationError, parse_duration
 from core.storage.crypto import KeyUnreadable
 
-_DURATION = re.compile(r"^(\d{1,5})\s*(s|sec|m|min|h|hr|d|day|days|w)?$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
-                 "day": 86400, "days": 86400, "w": 604800}
 MAX_PAUSE_SECONDS = 30 * 86400
-
-
-def parse_duration(text: str) -> int | None:
-    """``30m``, ``2h``, ``1d``, ``90`` (minutes) → seconds; None if unreadable or out of range."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        return None
-    unit = (match.group(2) or "m").lower()
-    seconds = int(match.group(1)) * _UNIT_SECONDS[unit]
-    return seconds if 60 <= seconds <= MAX_PAUSE_SECONDS else None
-
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Key state, plan, requests used vs limit, last and next poll, alerts in 24 h, last error."""
@@ -64,9 +50,10 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = args_text(update)
     until = None
     if text:
-        seconds = parse_duration(text) if len(text) < 20 else None
-        if seconds is None:
-            await reply(update, context, texts.PAUSE_USAGE)
+        try:
+            seconds = parse_duration(text[:40], minimum=60, maximum=MAX_PAUSE_SECONDS)
+        except DurationError as exc:
+            await reply(update, context, texts.pause_bad_duration(str(exc)))
             return
         until = svc.clock() + seconds
     svc.repo.pause(user.id, until)
@@ -74,9 +61,19 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Unmute; what became active meanwhile alerts as new."""
+    """/resume: alerts back on (what started meanwhile alerts as new); /resume SYM: unmute."""
     svc = services(context)
     user = caller(update, context)
+    text = args_text(update)
+    if text:
+        parsed = parse_coins(text[:MAX_ARGS_TEXT])
+        if len(parsed.coins) != 1 or parsed.malformed:
+            await reply(update, context, texts.MUTE_USAGE)
+            return
+        coin = parsed.coins[0]
+        unmuted = svc.repo.unmute(user.id, coin)
+        await reply(update, context, texts.unmuted(unmuted) if unmuted else texts.not_muted(coin))
+        return
     was_paused = user.is_paused(svc.clock())
     if user.paused:
         svc.repo.resume(user.id)

@@ -108,6 +108,23 @@ def m002_versions_and_due(db: Database) -> None:
     db["alerts"].create_index(["status", "user_id", "id"])
 
 
+@migrations()
+def m003_mutes_and_calm(db: Database) -> None:
+    """Per-coin mutes (the alert's Mute button, /mute), the "all clear" state of each coin,
+    and outbox rows that go out without sound."""
+    db["coin_mutes"].create({"user_id": int, "coin": str, "until": float},
+                            pk=("user_id", "coin"), foreign_keys=[("user_id", "users", "id")])
+    db["coin_state"].create({
+        "user_id": int, "coin": str,
+        "last_high_at": float,          # when the coin last alerted HIGH
+        "last_active_at": float,        # when a signal at the user's level last fired
+        "calm_notified": int,           # the "all clear" for that HIGH was sent
+    }, pk=("user_id", "coin"), foreign_keys=[("user_id", "users", "id")])
+    db["users"].add_column("all_clear", int, not_null_default=1)
+    db["users"].add_column("timezone", str)           # IANA name or UTC±HH:MM; NULL = UTC
+    db["alerts"].add_column("silent", int, not_null_default=0)
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database at ``path``; ``:memory:`` works."""
     if str(path) != ":memory:":

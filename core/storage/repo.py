@@ -44,7 +44,8 @@ def user_from_row(row: dict[str, Any]) -> User:
         notices=frozenset(json.loads(row["notices"] or "[]")),
         last_poll_at=row["last_poll_at"], next_poll_at=row["next_poll_at"],
         last_error=row["last_error"], last_error_at=row["last_error_at"],
-        version=row.get("version") or 0,
+        version=row.get("version") or 0, all_clear=bool(row.get("all_clear", 1)),
+        timezone=row.get("timezone"),
     )
 
 
@@ -60,6 +61,10 @@ class OutboxItem:
     attempts: int
     status: str = "pending"
     sent_at: float | None = None
+    silent: bool = False              # deliver without sound (quiet hours, "silent")
+    message_id: int | None = None
+    data_time: float | None = None
+    timezone: str | None = None       # the user's, for the times the message shows
 
 
 @dataclass
@@ -78,6 +83,7 @@ class PollWrite:
     notices_added: set[str] = field(default_factory=set)
     disabled_added: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
+    coin_states: dict[str, dict[str, Any]] = field(default_factory=dict)   # coin -> fields
 
 
 class Repository:
@@ -155,6 +161,10 @@ class Repository:
         """The user's own interval: None follows the default, 0 is auto."""
         self.update_user(user_id, interval_seconds=seconds)
 
+    def set_all_clear(self, user_id: int, on: bool) -> None:
+        """A display preference the poll reads but does not own: no version bump."""
+        self.db.execute("UPDATE users SET all_clear = ? WHERE id = ?", [int(on), user_id])
+
     def notice_once(self, user_id: int, notice: str) -> bool:
         """Record a one-time notice; False if it was already recorded."""
         with self.db.atomic():
@@ -168,7 +178,7 @@ class Repository:
         """Every row of this user, in every table."""
         with self.db.atomic():
             for table in ("alerts", "alert_state", "disabled_signals", "thresholds",
-                          "subscriptions", "api_keys"):
+                          "subscriptions", "api_keys", "coin_mutes", "coin_state"):
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
             self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -217,7 +227,7 @@ class Repository:
         removed = existing if coins is None else [c for c in coins if c in existing]
         with self.db.atomic():
             for coin in removed:
-                for table in ("subscriptions", "alert_state"):
+                for table in ("subscriptions", "alert_state", "coin_mutes", "coin_state"):
                     self.db.execute(f"DELETE FROM {table} WHERE user_id = ? AND coin = ?",
                                     [user_id, coin])
                 self.db.execute("DELETE FROM thresholds WHERE user_id = ? AND coin = ?",
@@ -333,10 +343,21 @@ class Repository:
             if write.alerts:
                 self.db.conn.executemany(
                     """INSERT INTO alerts (user_id, coin, kind, level, payload, created_at,
-                           data_time, status, attempts, next_attempt_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)""",
+                           data_time, status, attempts, next_attempt_at, silent)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)""",
                     [(user_id, a.get("coin"), a["kind"], a.get("level"), json.dumps(a["payload"]),
-                      now, a.get("data_time"), now) for a in write.alerts])
+                      now, a.get("data_time"), a.get("not_before", now), int(a.get("silent", 0)))
+                     for a in write.alerts])
+            if write.coin_states:
+                self.db.conn.executemany(
+                    """INSERT INTO coin_state (user_id, coin, last_high_at, last_active_at,
+                           calm_notified) VALUES (?, ?, ?, ?, ?)
+                       ON CONFLICT(user_id, coin) DO UPDATE SET
+                           last_high_at = excluded.last_high_at,
+                           last_active_at = excluded.last_active_at,
+                           calm_notified = excluded.calm_notified""",
+                    [(user_id, coin, st.get("last_high_at"), st.get("last_active_at"),
+                      int(st.get("calm_notified", 0))) for coin, st in write.coin_states.items()])
             changes = dict(write.user_changes)
             if write.notices_added:
                 changes["notices"] = set(json.loads(row["notices"] or "[]")) | write.notices_added
@@ -371,6 +392,27 @@ class Repository:
         )
         return [self._item(r) for r in rows]
 
+    def due_outbox_fair(self, now: float, *, per_chat: int = 2,
+                        limit: int = 40) -> list[OutboxItem]:
+        """Due rows, round-robin across chats: every chat's first message (HIGH first, then
+        oldest) before anyone's second, and so on."""
+        rows = self.db.query(
+            """SELECT * FROM (
+                 SELECT a.*, u.timezone AS user_timezone, ROW_NUMBER() OVER (
+                   PARTITION BY a.user_id
+                   ORDER BY (a.kind = 'alert'), COALESCE(a.level, 0) DESC, a.id) AS turn
+                 FROM alerts a JOIN users u ON u.id = a.user_id
+                 WHERE a.status = 'pending' AND a.next_attempt_at <= ? AND u.active = 1)
+               WHERE turn <= ?
+               ORDER BY turn, (kind = 'alert'), COALESCE(level, 0) DESC, id LIMIT ?""",
+            [now, per_chat, limit])
+        return [self._item(r) for r in rows]
+
+    def outbox_item(self, user_id: int, alert_id: int) -> OutboxItem | None:
+        rows = list(self.db.query("SELECT * FROM alerts WHERE id = ? AND user_id = ?",
+                                  [alert_id, user_id]))
+        return self._item(rows[0]) if rows else None
+
     def next_outbox_time(self) -> float | None:
         rows = list(self.db.query(
             """SELECT MIN(a.next_attempt_at) AS t FROM alerts a JOIN users u ON u.id = a.user_id
@@ -382,7 +424,9 @@ class Repository:
         return OutboxItem(id=row["id"], user_id=row["user_id"], coin=row["coin"], kind=row["kind"],
                           level=row["level"], payload=json.loads(row["payload"]),
                           created_at=row["created_at"], attempts=row["attempts"],
-                          status=row["status"], sent_at=row["sent_at"])
+                          status=row["status"], sent_at=row["sent_at"],
+                          silent=bool(row.get("silent")), message_id=row.get("message_id"),
+                          data_time=row.get("data_time"), timezone=row.get("user_timezone"))
 
     def mark_sent(self, alert_id: int, message_id: int | None) -> None:
         self.db.execute(
@@ -413,6 +457,31 @@ class Repository:
     def mark_failed(self, alert_id: int, error: str) -> None:
         self.db.execute("UPDATE alerts SET status = 'failed', last_error = ?, "
                         "attempts = attempts + 1 WHERE id = ?", [error[:200], alert_id])
+
+    # --- mutes and calm -----------------------------------------------------------------------
+
+    def mute(self, user_id: int, coin: str, until: float) -> None:
+        self.db["coin_mutes"].upsert({"user_id": user_id, "coin": coin, "until": until},
+                                     pk=("user_id", "coin"))
+
+    def unmute(self, user_id: int, coin: str | None = None) -> list[str]:
+        """Lift the mute of ``coin`` (all when None); returns the coins unmuted."""
+        now = self.clock()
+        current = [c for c, until in self.mutes(user_id).items() if until > now]
+        coins = current if coin is None else [c for c in current if c == coin]
+        with self.db.atomic():
+            for c in coins:
+                self.db.execute("DELETE FROM coin_mutes WHERE user_id = ? AND coin = ?",
+                                [user_id, c])
+        return coins
+
+    def mutes(self, user_id: int) -> dict[str, float]:
+        """coin -> muted until (expired mutes included; callers compare with now)."""
+        return {r["coin"]: r["until"] for r in self.db["coin_mutes"].rows_where(
+            "user_id = ?", [user_id])}
+
+    def coin_states(self, user_id: int) -> dict[str, dict]:
+        return {r["coin"]: r for r in self.db["coin_state"].rows_where("user_id = ?", [user_id])}
 
     def recent_alerts(self, user_id: int, limit: int = 10) -> list[OutboxItem]:
         rows = self.db.query(

@@ -9,8 +9,15 @@ import time
 from tests.e2e.conftest import KEYS, USER, Harness, bot_settings, run_bot
 
 
+def is_alert(message, coin: str) -> bool:
+    """An alert message for ``coin``: the Details button under it, the coin on its first line."""
+    buttons = [data for row in message.buttons for _, data in row]
+    return (any((data or "").startswith("al:") for data in buttons)
+            and f" {coin} " in message.text.split("\n", 1)[0] + " ")
+
+
 def alerts_for(h: Harness, coin: str, user: int = USER) -> list:
-    return [m for m in h.tg.messages(user) if f"{coin} ·" in m.text and "signal" in m.text]
+    return [m for m in h.tg.messages(user) if is_alert(m, coin)]
 
 
 def triggered(h: Harness, coin: str, signal_id: str, user: int = USER) -> int:
@@ -52,14 +59,25 @@ async def test_alert_arrives_within_two_intervals(tmp_path, tg, cg):
         assert alerts_for(h, "ETH") == []            # the calm market alerts nothing
         moved = time.monotonic()
         cg.market.scenario("cascade", "ETH")
-        alert = await tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+        alert = await tg.wait_for_message(USER, "🔴 ETH", timeout=10)
         assert time.monotonic() - moved <= 2 * 2.0
-        text = alert.text
+        first = alert.text.split("\n")[0]
+        assert first.startswith("🔴 ETH ▼") and "longs liquidated in 1h" in first
+        assert len(alert.text.split("\n")) <= 12 and "conf" in alert.text
+        # Details: every figure and what moved each confidence, in the same message.
+        details = next(d for row in alert.buttons for t, d in row if "Details" in t)
+        await h.press(alert, details)
+        alert = await tg.wait_for_message(USER, predicate=lambda m: m.message_id == alert.message_id
+                                          and "Data as of" in m.text)
         for part in ("Liquidation", "Funding", "OI", "L/S", "Taker flow", "Confidence",
-                     "Regime: LONG_LIQUIDATION", "Data as of", "Not financial advice"):
-            assert part in text, part
-        assert "×" in text                           # modifiers shown with the confidence
+                     "Regime", "Data as of", "Not financial advice"):
+            assert part in alert.text, part
+        assert "×" in alert.text                     # modifiers shown with the confidence
         assert len(alert.html) <= 4096
+        less = next(d for row in alert.buttons for t, d in row if "Less" in t)
+        await h.press(alert, less)
+        await tg.wait_for_message(USER, predicate=lambda m: m.message_id == alert.message_id
+                                  and "Data as of" not in m.text and "conf" in m.text)
 
 
 async def test_no_repeat_inside_cooldown_across_polls_and_restart(tmp_path, tg, cg):
@@ -69,7 +87,7 @@ async def test_no_repeat_inside_cooldown_across_polls_and_restart(tmp_path, tg, 
         await onboard(h)
         await wait_polls(h, 1)
         cg.market.scenario("cascade", "ETH")
-        await tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+        await tg.wait_for_message(USER, "🔴 ETH", timeout=10)
         await wait_polls(h, 4)
         assert len(alerts_for(h, "ETH")) == 1
         assert triggered(h, "ETH", "liquidation_cascade") == 1
@@ -87,11 +105,11 @@ async def test_escalation_from_medium_to_high_alerts_again(harness):
     await onboard(h, "SOL")
     await wait_polls(h, 1)
     h.cg.market.move("SOL", oi_pct=3.5)              # oi_surge MEDIUM (> 2.5 %)
-    medium = await h.tg.wait_for_message(USER, "SOL · MEDIUM", timeout=10)
+    medium = await h.tg.wait_for_message(USER, "🟡 SOL", timeout=10)
     assert "OI" in medium.text
     await wait_polls(h, 2)
     h.cg.market.move("SOL", oi_pct=3.0)              # now ~ +6.6 % in 1 h: HIGH
-    high = await h.tg.wait_for_message(USER, "SOL · HIGH", timeout=10, after=medium.message_id)
+    high = await h.tg.wait_for_message(USER, "🔴 SOL", timeout=10, after=medium.message_id)
     assert "escalated" in high.text
 
 
@@ -118,7 +136,7 @@ async def test_paused_user_gets_nothing_and_is_not_polled(harness):
     assert alerts_for(h, "ETH") == []
     assert h.cg.request_count(KEYS["professional"]) == before
     await h.say("/resume", contains="resumed")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=10)
 
 
 async def test_blocked_user_is_marked_inactive_after_first_403(harness):

@@ -113,7 +113,13 @@ async def test_pause_status_resume(harness):
     assert "resumed" in reply.text
     status = await h.say("/status")
     assert "alerts on" in status.text
-    assert (await h.say("/pause tomorrow")).text.startswith("Usage: /pause")
+    refused = await h.say("/pause tomorrow")
+    assert "not a duration" in refused.text and "1.5h" in refused.text
+    bare = await h.say("/pause 90")
+    assert "90m" in bare.text and "Nothing changed" in bare.text
+    assert not h.services.repo.get_user(USER).paused
+    reply = await h.say("/pause 1.5h")
+    assert "1.5 h" in reply.text
 
 
 async def test_plan_show_override_and_names(harness):
@@ -135,7 +141,7 @@ async def test_history_lists_alerts(harness):
     h = harness
     await setup_user(h, "professional")
     h.cg.market.scenario("cascade", "ETH")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=15)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=15)
     reply = await h.say("/history")
     assert "ETH" in reply.text and "HIGH" in reply.text and "Long liquidation cascade" in reply.text
 

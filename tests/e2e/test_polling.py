@@ -7,7 +7,7 @@ import time
 
 from core.coinglass import paths
 from tests.e2e.conftest import KEYS, USER, Harness
-from tests.e2e.test_alerts import wait_polls, witness_polls
+from tests.e2e.test_alerts import alerts_for, wait_polls, witness_polls
 
 OTHER = USER + 1
 
@@ -67,19 +67,19 @@ async def test_coinglass_down_shows_in_status_and_polling_recovers(harness):
     assert h.services.repo.get_user(USER).key_state == "valid"      # an outage is not a bad key
     h.cg.clear_faults()
     h.cg.market.scenario("cascade", "ETH")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=10)
 
 
 async def test_an_outage_does_not_make_an_active_signal_new_again(harness):
     h = harness
     await onboard(h, KEYS["professional"])
     h.cg.market.scenario("cascade", "ETH")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=10)
     h.cg.inject_fault("http_503", path=paths.LIQUIDATION_EXCHANGE_LIST)
     await wait_polls(h, 2)
     h.cg.clear_faults()
     await wait_polls(h, 2)
-    alerts = [m for m in h.tg.messages(USER) if "ETH ·" in m.text and "signal" in m.text]
+    alerts = alerts_for(h, "ETH")
     assert len(alerts) == 1
 
 
@@ -94,7 +94,7 @@ async def test_one_slow_key_never_delays_the_others(harness):
     await h.tg.wait_until(lambda: h.cg.in_flight > 0, timeout=10)   # the slow poll is stuck
     moved = time.monotonic()
     h.cg.market.scenario("cascade", "ETH")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=10)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=10)
     assert time.monotonic() - moved < 4
     await wait_polls(h, 2)                         # and polling goes on for the fast user
     h.cg.clear_faults()

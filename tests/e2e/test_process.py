@@ -117,17 +117,18 @@ async def test_sigkill_during_a_poll_then_restart_delivers_once(tmp_path, tg, cg
     await tg.wait_until(lambda: cg.in_flight > 0, timeout=10)     # a poll is under way
     bot.proc.kill()
     await bot.proc.wait()
-    assert [m for m in tg.messages(USER) if "ETH · HIGH" in m.text] == []
+    assert [m for m in tg.messages(USER) if "🔴 ETH" in m.text] == []
 
     cg.clear_faults()
     tg.clear_faults()
     await bot.start()
-    await tg.wait_for_message(USER, "ETH · HIGH", timeout=20)
+    await tg.wait_for_message(USER, "🔴 ETH", timeout=20)
     await bot.wait_polls(3)          # several more polls: nothing repeats
     # The restarted bot reads slow figures afresh, which may bring genuinely new signals; the
     # cascade decided before the kill is delivered once and never decided again.
     assert bot.triggered("liquidation_cascade") == ["sent"]
-    cascade = [m for m in tg.messages(USER) if "Long liquidation cascade" in m.text]
+    cascade = [line for m in tg.messages(USER) for line in m.text.split("\n")
+               if line.startswith("🔴 Long liquidation cascade") and line.endswith("· new")]
     assert len(cascade) == 1
     bot.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(bot.proc.wait(), timeout=10) == 0

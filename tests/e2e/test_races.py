@@ -12,7 +12,7 @@ import pytest
 from core.coinglass import paths
 from core.plans import Plan
 from tests.e2e.conftest import KEYS, USER, Harness
-from tests.e2e.test_alerts import triggered, wait_polls, witness_polls
+from tests.e2e.test_alerts import alerts_for, triggered, wait_polls, witness_polls
 from tests.e2e.test_polling import onboard
 
 HOLD_SECONDS = 2.5
@@ -78,7 +78,7 @@ async def test_pause_during_a_poll_wins_and_nothing_is_sent(harness):
     await witness_polls(h, 2)
     assert h.services.repo.get_user(USER).paused
     assert triggered(h, "ETH", "liquidation_cascade") == 0
-    assert not [m for m in h.tg.messages(USER) if "ETH ·" in m.text]
+    assert alerts_for(h, "ETH") == []
 
 
 async def test_unsubscribe_during_a_poll_queues_nothing_for_the_removed_coin(harness):
@@ -211,7 +211,7 @@ async def test_a_groups_403_leaves_private_alerts_alone(harness):
                           timeout=10)
     assert h.services.repo.get_user(USER).active
     h.cg.market.scenario("cascade", "ETH")
-    await h.tg.wait_for_message(USER, "ETH · HIGH", timeout=15)
+    await h.tg.wait_for_message(USER, "🔴 ETH", timeout=15)
 
 
 async def test_an_alert_that_cannot_be_rendered_is_kept_for_the_next_deploy(tmp_path, tg, cg):
@@ -237,6 +237,6 @@ async def test_an_alert_that_cannot_be_rendered_is_kept_for_the_next_deploy(tmp_
         await h.say("/pause", contains="paused")         # nothing new meanwhile
     async with run_bot(settings) as app:                # the fixed version is deployed
         h = Harness(tg, cg, settings, app)
-        alert = await tg.wait_for_message(USER, "ETH · HIGH", timeout=15)
+        alert = await tg.wait_for_message(USER, "🔴 ETH", timeout=15)
         assert "Long liquidation cascade" in alert.text
         assert h.services.repo.overview()["unrenderable"] == 0
