@@ -2,6 +2,10 @@
 
 Liquidation sizes are set for BTC and scaled by the coin's open interest, with a floor so a
 cascade clears perpwatch's default $50M threshold on any coin (ETH gets about $94M).
+
+Price, open interest, funding and ratios step at once; the liquidations unfold over
+:data:`UNFOLD_S` seconds in tranches (40 % at once, all of it after 2 s), each tranche public on
+REST and on the WebSocket at its own time.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from sim.coinglass.market import Market
+
+UNFOLD_S = 2.0
 
 
 def _liquidation_usd(market: Market, coin: str, btc_usd: float) -> float:
@@ -27,7 +33,7 @@ def cascade(market: Market, coin: str) -> None:
     funding negative, takers selling 30/70, retail still 68 % long."""
     market.move(coin, price_pct=-6.0, oi_pct=-9.0)
     long_usd = _liquidation_usd(market, coin, 180e6)
-    market.liquidate(coin, long_usd=long_usd, short_usd=long_usd * 0.04)
+    market.liquidate(coin, long_usd=long_usd, short_usd=long_usd * 0.04, unfold_s=UNFOLD_S)
     market.set(coin, funding_pct=-0.03, taker_buy_share=30.0, long_pct=68.0, top_long_pct=60.0,
                top_position_long_pct=55.0)
 
@@ -37,7 +43,8 @@ def squeeze(market: Market, coin: str) -> None:
     shorts still paying funding, takers buying 70/30, retail 64 % short."""
     market.move(coin, price_pct=7.0, oi_pct=-6.0)
     short_usd = _liquidation_usd(market, coin, 150e6)
-    market.liquidate(coin, long_usd=short_usd * 0.05, short_usd=short_usd)
+    market.liquidate(coin, long_usd=short_usd * 0.05, short_usd=short_usd,
+                     unfold_s=UNFOLD_S)
     market.set(coin, funding_pct=-0.06, taker_buy_share=70.0, long_pct=36.0, top_long_pct=44.0,
                top_position_long_pct=47.0)
 
