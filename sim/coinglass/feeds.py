@@ -11,6 +11,7 @@ import math
 
 from core.coinglass import paths as p
 from sim.coinglass import universe as u
+from sim.coinglass.coins_markets import market_cap
 from sim.coinglass.formats import ms, pct, text, usd, whole
 from sim.coinglass.market import DAY, Market, Whale
 from sim.coinglass.query import Endpoint, NoData, Query
@@ -34,11 +35,6 @@ NETFLOW_WINDOWS = (
 )
 _NETFLOW_LIST_WINDOWS = ("5m", "15m", "30m", "1h", "4h", "8h", "12h", "24h", "3d", "7d", "15d",
                          "30d", "40d", "50d", "60d", "90d", "120d")
-
-
-def _market_cap(m: Market, coin: str, t: float) -> float:
-    return m.state(coin).profile.open_interest_usd * 25.0 * m.price(coin, t) / m.state(
-        coin).profile.price
 
 
 def _hex(*parts: object) -> str:
@@ -84,7 +80,7 @@ def coin_netflow(q: Query) -> dict:
     """A flat object per coin, volumes and flows as integer strings (official example)."""
     m, now, coin = q.market, q.now, q.coin()
     part = share_of(coin, "taker", q.exchanges())
-    cap = _market_cap(m, coin, now)
+    cap = market_cap(m, coin, now)
     out: dict = {"symbol": coin}
     for name, seconds in NETFLOW_WINDOWS:
         buy, sell = (x * part for x in m.taker(coin, now - seconds))
@@ -113,7 +109,7 @@ def netflow_list(q: Query) -> list[dict]:
             row[f"taker_buy_volume_usd_{name}"] = usd(buy)
             row[f"taker_sell_volume_usd_{name}"] = usd(sell)
             row[f"net_flow_usd_{name}"] = usd(buy - sell)
-        row["market_cap"] = usd(_market_cap(m, coin, now))
+        row["market_cap"] = usd(market_cap(m, coin, now))
         rows.append(row)
     return rows
 
@@ -218,7 +214,7 @@ def liquidation_orders(q: Query) -> list[dict]:
         (o.time, o.usd, 2 if o.side == "long" else 1, o.price)
         for o in m.orders(coin, since, None if until >= now else until,
                           frozenset((venue,)))]
-    orders.extend((t, amount, side, _order_price(m, coin, t, side))
+    orders.extend((t, amount, side, order_price(m, coin, t, side))
                   for t, amount, side in background_liquidations(m, coin, venue, since, until,
                                                                  minimum))
     orders = sorted((o for o in orders if o[1] >= minimum), key=lambda o: -o[0])
@@ -228,7 +224,7 @@ def liquidation_orders(q: Query) -> list[dict]:
             for t, amount, side, price in orders[:_MAX_LIQUIDATION_ORDERS]]
 
 
-def _order_price(m: Market, coin: str, t: float, side: int) -> float:
+def order_price(m: Market, coin: str, t: float, side: int) -> float:
     return round(m.price(coin, t) * (1 - 0.001 if side == 2 else 1 + 0.001),
                  m.state(coin).decimals)
 

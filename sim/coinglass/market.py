@@ -515,10 +515,10 @@ class Market:
         c.clusters.append(Cluster(self.now(), coin, level, usd))
         self._edited(self.now())
 
-    def scenario(self, name: str, coin: str) -> None:
+    def scenario(self, name: str, coin: str, *, unfold_s: float = 0.0) -> None:
         """Apply a named market scenario: calm, cascade, squeeze or top (see
-        :mod:`sim.coinglass.scenarios`)."""
-        scenarios.apply(self, name, coin)
+        :mod:`sim.coinglass.scenarios`); ``unfold_s`` spreads its liquidations over time."""
+        scenarios.apply(self, name, coin, unfold_s)
 
     def _hold_taker_share(self, c: CoinState, t: float, share: float) -> None:
         buy, sell = c.taker.totals(t - HOUR, None, t)

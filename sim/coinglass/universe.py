@@ -83,6 +83,10 @@ _PAIR_FORMATS: dict[str, str] = {
     "BingX": "{c}-USDT", "Hyperliquid": "{c}-USD",
 }
 PAIR_VENUES: tuple[str, ...] = tuple(_PAIR_FORMATS)
+# Native ids of venues pairs-markets does not list, as the recordings spell them (§7).
+_OTHER_PAIR_FORMATS: dict[str, str] = {
+    "Bitmex": "{k}USDT", "Kraken": "PF_{k}USD", "WhiteBIT": "{c}_PERP",
+}
 
 
 @dataclass(frozen=True)
@@ -236,7 +240,8 @@ def _synthetic(taken: frozenset[str]) -> tuple[tuple[CoinProfile, ...], dict[str
 
 def pair_id(coin: str, venue: str) -> str:
     kucoin = "XBT" if coin == "BTC" else coin
-    return _PAIR_FORMATS.get(venue, "{c}USDT").format(c=coin, k=kucoin)
+    template = _PAIR_FORMATS.get(venue) or _OTHER_PAIR_FORMATS.get(venue, "{c}USDT")
+    return template.format(c=coin, k=kucoin)
 
 
 def pair_label(venue: str) -> str:

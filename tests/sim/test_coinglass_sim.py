@@ -15,7 +15,6 @@ import pytest
 
 from core.coinglass import paths as p
 from sim.coinglass import CoinGlassSim, Market
-from sim.coinglass.scenarios import UNFOLD_S
 
 from tests.conftest import RECORDED as RECORDED_DIR  # the recorded bodies, copied as they are
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +55,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def sim(clock: FakeClock) -> AsyncIterator[CoinGlassSim]:
-    simulator = CoinGlassSim(clock=clock)
+    # Every endpoint real time: these tests check shapes and that endpoints agree at one
+    # instant; refresh paces have their own tests (test_coinglass_paces.py).
+    simulator = CoinGlassSim(clock=clock, refresh_scale=0)
     for key, plan in KEYS.items():
         simulator.add_key(key, plan)
     simulator.add_key("lapsed", "standard", expired=True)
@@ -535,31 +536,27 @@ async def test_default_market_is_deterministic():
     assert 2_900 < first.price("ETH") < 3_500 and 120 < first.price("SOL") < 160
 
 
-async def test_cascade_scenario_fires_the_default_signals(sim, client, clock):
+async def test_cascade_scenario_fires_the_default_signals(sim, client):
     calm = await snapshot(client, "ETH")
     sim.market.scenario("cascade", "ETH")
-    clock.advance(UNFOLD_S)                         # the liquidations unfold over 2 s
     s = await snapshot(client, "ETH")
     assert s["liq_long"] > 50e6 and s["oi_1h"] <= -8.5 and s["funding"] < 0
-    assert s["taker_buy"] == pytest.approx(30.0, abs=0.1) and s["long"] == 68.0
+    assert s["taker_buy"] == 30.0 and s["long"] == 68.0
     assert s["price"] == pytest.approx(calm["price"] * 0.94, rel=1e-3)
     btc = await snapshot(client, "BTC")
     assert btc["liq_long"] < 25e6
 
 
-async def test_top_and_squeeze_scenarios_then_calm_again(sim, client, clock):
+async def test_top_and_squeeze_scenarios_then_calm_again(sim, client):
     calm = await snapshot(client, "BTC")
     sim.market.scenario("top", "BTC")
     top = await snapshot(client, "BTC")
     assert top["funding"] == pytest.approx(0.15, abs=1e-5)
     assert top["oi_1h"] == pytest.approx(7, abs=0.5) and top["long"] == 70.0
     sim.market.scenario("squeeze", "SOL")
-    clock.advance(UNFOLD_S)
     squeeze = await snapshot(client, "SOL")
-    assert squeeze["liq_short"] > 50e6 and squeeze["long"] == 36
-    assert squeeze["taker_buy"] == pytest.approx(70.0, abs=0.1)
+    assert squeeze["liq_short"] > 50e6 and squeeze["taker_buy"] == 70.0 and squeeze["long"] == 36
     sim.market.scenario("calm", "BTC")
-    clock.advance(-UNFOLD_S)                        # back to when ``calm`` was read
     assert await snapshot(client, "BTC") == calm
     with pytest.raises(ValueError):
         sim.market.scenario("moon", "BTC")
