@@ -60,7 +60,7 @@ def _weighted_funding(m: Market, coin: str, table: str, venues: frozenset[str] |
     weight = sum(w for _, w in rows)
     if not weight:
         return 0.0
-    return sum(w * (m.funding_8h(coin, v, t=t) or 0.0) for v, w in rows) / weight
+    return m.weighted_funding_8h(coin, [(v, w / weight) for v, w in rows], t)
 
 
 def coin_row(m: Market, coin: str, now: float, venues: frozenset[str] | None) -> dict:

@@ -59,6 +59,7 @@ def stats(sim: CoinGlassSim) -> dict:
     return {
         "requests": len(sim.requests),
         "count_429": sim.count_429(),
+        "bodies_built": sim.bodies_built,
         "ws": sim.stream.stats(),
         "keys": {key: {"plan": state.plan.name, "limit": state.limit,
                        "expired": state.expired, "requests": state.requests,

@@ -91,7 +91,7 @@ def _weighted_funding(table: str) -> Callable[[Query], list[dict]]:
         weights = shares(coin, table)
 
         def rate(t: float, before: bool) -> float:
-            return sum(w * (m.funding_8h(coin, v, t=t, before=before) or 0.0) for v, w in weights)
+            return m.weighted_funding_8h(coin, weights, t, before)
 
         venues = [v for v, _ in weights]
         return [_ohlc_text(c, rate, _funding_steps(m.state(coin), c, venues), 6)

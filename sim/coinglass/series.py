@@ -127,8 +127,9 @@ class Series:
         """A step at ``t`` that changes nothing, so later edits can start there."""
         i = bisect_left(self._times, t)
         if i == len(self._times) or self._times[i] != t:
+            mark = self.mark(t)
             self._times.insert(i, t)
-            self._marks.insert(i, self.mark(t))
+            self._marks.insert(i, mark)
 
     def _push(self, t: float, mark: float) -> None:
         i = bisect_left(self._times, t)

@@ -105,6 +105,7 @@ class CoinGlassSim:
         self.refresh_scale = float(refresh_scale)
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0          # requests received and not yet answered
+        self.bodies_built = 0       # success bodies computed (each serves until its refresh)
         self._clock = clock
         self._keys: dict[str, KeyState] = {}
         self._faults = FaultBook()
@@ -340,6 +341,7 @@ class CoinGlassSim:
                 and not market.changed_since(cached.version, boundary)):
             return cached.answer
         version = market.version
+        self.bodies_built += 1
         try:
             data = endpoint.handler(Query(market.at(boundary), params, boundary, plan))
         except NoData:
