@@ -16,7 +16,8 @@ _WEEK_ORIGIN = 4 * 86400.0          # 1970-01-05 was a Monday: weekly candles op
 # How many days back each plan may read per interval (coinglass-v4.md §5.3), in plan order
 # Hobbyist, Startup, Standard, Professional; None = no cap. Enterprise is "customisable": we
 # give it Professional's. What CoinGlass does with an older start_time is UNVERIFIED; the
-# strict reading is that candles older than the cap are not returned.
+# strict reading is that candles older than the cap are never returned (a page asking for
+# them starts at the oldest allowed candle instead).
 _HISTORY_DAYS: dict[str, tuple[float | None, ...]] = {
     "1m": (0, 0, 6, 12), "3m": (0, 0, 20, 40), "5m": (0, 0, 30, 60), "15m": (0, 0, 90, 180),
     "30m": (0, 90, 180, 360), "1h": (0, 180, 360, 720), "2h": (0, 180, 360, 720),
@@ -121,7 +122,8 @@ class Query:
         """Ascending candles per ``interval``, ``limit`` (default and max 1000), ``start_time``
         and ``end_time`` (ms). With ``start_time`` the first ``limit`` candles from it, else the
         last ``limit`` up to ``end_time`` or now; never past the running candle, never older
-        than the plan's history length for the interval."""
+        than the plan's history length for the interval (a ``start_time`` before it counts from
+        the oldest candle the plan may read)."""
         step = self.interval_seconds()
         days = history_days(self.plan, self.choice("interval", tuple(INTERVAL_MINUTES)))
         limit = self.number("limit", MAX_LIMIT)
@@ -132,14 +134,16 @@ class Query:
         def align(t: float) -> float:
             return (t - origin) // step * step + origin
 
+        earliest = -math.inf if days is None else self.now - days * 86400.0
         last = align(min(self.now, end_ms / 1000 if end_ms is not None else self.now))
         if start_ms is not None:
             first = align(start_ms / 1000)
+            if first < earliest:                  # a start before the plan's reach: from there
+                first = -align(-earliest)
             last = min(last, first + (limit - 1) * step)
         else:
             first = last - (limit - 1) * step
         count = int(round((last - first) / step)) + 1
-        earliest = -math.inf if days is None else self.now - days * 86400.0
         candles = []
         for i in range(max(0, count)):
             t = first + i * step

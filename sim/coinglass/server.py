@@ -239,8 +239,12 @@ class CoinGlassSim:
                    if (key is None or r.key == key) and (r.http_status == 429 or r.code == "429"))
 
     def reset_counters(self) -> None:
-        """Forget the request log and statistics; rate-limit windows keep running."""
+        """Forget the request log and statistics (WebSocket pings included); rate-limit
+        windows keep running."""
         self.requests.clear()
+        self.bodies_built = 0
+        self.stream.pings.clear()
+        self.stream.received.clear()
         for state in self._keys.values():
             state.reset_stats()
 

@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from sim.coinglass.server import CoinGlassSim
 
 LIQUIDATION_ORDERS = "liquidationOrders"
-CHANNEL_ALIASES = {"liquidationOrders": LIQUIDATION_ORDERS, "liquidation_orders": LIQUIDATION_ORDERS}
+CHANNEL_ALIASES = {"liquidationOrders": LIQUIDATION_ORDERS,
+                   "liquidation_orders": LIQUIDATION_ORDERS}
 NOT_SIMULATED_PREFIXES = ("futures_trades@", "spot_trades@", "futures_ticker@")
 CLOSE_REFUSED = 1008
 CLOSE_GOING_AWAY = 1001

@@ -168,7 +168,7 @@ async def test_coins_markets_exchange_list_reports_those_venues(client):
         binance["open_interest_change_percent_1h"], abs=0.011)
 
 
-# -- pairs-markets ----------------------------------------------------------------------------------
+# -- pairs-markets -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key", ["hobby", "pro"])
 async def test_pairs_markets_has_the_documented_fields_on_every_plan(client, key):

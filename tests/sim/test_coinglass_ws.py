@@ -1,9 +1,11 @@
-"""The WebSocket /ws-api (coinglass-v4.md §13.4) over a real socket, and the stream/REST agreement."""
+"""The WebSocket /ws-api (coinglass-v4.md §13.4) over a real socket; stream and REST agree."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from typing import Any, AsyncIterator, Callable
 
@@ -13,7 +15,7 @@ import pytest
 
 from core.coinglass import paths as p
 from sim.coinglass import CoinGlassSim
-from tests.sim.test_coinglass_sim import FakeClock, data
+from tests.sim.test_coinglass_sim import ROOT, FakeClock, data
 
 KEYS = {"hobby": "hobbyist", "startup": "startup", "standard": "standard", "pro": "professional"}
 DOCS_FIELDS = {"baseAsset", "exName", "price", "side", "symbol", "time", "volUsd"}
@@ -302,3 +304,38 @@ async def test_control_routes_drive_the_socket(sim, session, client):
     assert bad.status_code == 400
     refresh = (await client.get("/_sim/refresh", params={"path": p.OI_EXCHANGE_LIST})).json()
     assert refresh["pace"] == pytest.approx(1.0) and refresh["refreshed_at"] <= time.time()
+
+
+async def test_the_cli_serves_the_socket_with_its_options():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim.coinglass", "--port", "0", "--key", "cli:standard",
+         "--refresh-scale", "0.1", "--ws-spelling", "sdk", "--no-ws-background"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=15)
+        base_url = line.split()[-1]
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(
+                    base_url.replace("http", "ws") + "/ws-api?cg-api-key=cli") as ws:
+                await ws.send_str(json.dumps({"method": "subscribe",
+                                              "channels": ["liquidation_orders"]}))
+                async with httpx.AsyncClient(base_url=base_url) as http:
+                    deadline = time.monotonic() + 5
+                    while not (await http.get("/_sim/ws")).json()["by_key"].get("cli", {}).get(
+                            "subscriptions"):
+                        assert time.monotonic() < deadline
+                        await asyncio.sleep(0.02)
+                    refresh = (await http.get("/_sim/refresh",
+                                              params={"path": p.FUNDING_EXCHANGE_LIST})).json()
+                    assert refresh["pace"] == pytest.approx(2.0)
+                    await http.post("/_sim/liquidations/ETH",
+                                    json={"side": "short", "usd_total": 3e6})
+                body = json.loads(await text(ws))
+                assert body["channel"] == "liquidation_orders"
+                assert set(body["data"][0]) == SDK_FIELDS
+        process.terminate()
+        assert await asyncio.wait_for(asyncio.to_thread(process.wait), timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
