@@ -27,7 +27,6 @@ These requests are neither logged nor rate limited. A bad body answers HTTP 400 
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -47,8 +46,6 @@ def _guarded(action: Callable[[web.Request, dict], Awaitable[Any] | Any]) -> Rou
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
             result = action(request, body)
-            if inspect.isawaitable(result):
-                result = await result
         except (ValueError, TypeError, KeyError, json.JSONDecodeError) as error:
             return web.json_response({"error": str(error)}, status=400)
         return web.json_response(result if result is not None else {"ok": True})
@@ -85,8 +82,8 @@ def control_routes(sim: CoinGlassSim) -> list[web.RouteDef]:
                                        exchange=body.get("exchange"))
         return {"orders": [asdict(o) for o in orders]}
 
-    async def drop(request: web.Request, body: dict) -> dict:
-        return {"dropped": await sim.drop_connections(body.get("key"), body.get("code"))}
+    def drop(request: web.Request, body: dict) -> dict:
+        return {"dropped": sim.drop_connections(body.get("key"), body.get("code"))}
 
     def refresh(request: web.Request, body: dict) -> dict:
         path = request.query["path"]

@@ -202,8 +202,10 @@ def _wall_row(coin: str, venue: str, order_id: int, side: str, level: float, usd
 # -- liquidation orders ----------------------------------------------------------------------------
 
 def liquidation_orders(q: Query) -> list[dict]:
-    """Forced orders on one venue, newest first, at most 200, last 7 days. ``side`` 2 (sell)
-    closes a long, 1 (buy) a short — an inference (coinglass-v4.md §8.3)."""
+    """Forced orders on one venue, newest first, at most 200, last 7 days: every scripted order
+    exactly as booked (the WebSocket streams the same orders) plus the calm background ones.
+    ``side`` is the order's direction: 2 (sell) closes a long, 1 (buy) a short — an inference
+    (coinglass-v4.md §8.3), and the opposite of the stream's encoding (1 = long liquidated)."""
     m, now = q.market, q.now
     coin, venue = q.coin(), q.exchange()
     minimum = q.number("min_liquidation_amount") or 0.0

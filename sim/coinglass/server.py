@@ -183,11 +183,11 @@ class CoinGlassSim:
         """Send ``text`` as one text frame to every open socket (of ``key``); how many."""
         return self.stream.push_raw(text, key)
 
-    async def drop_connections(self, key: str | None = None, code: int | None = None) -> int:
+    def drop_connections(self, key: str | None = None, code: int | None = None) -> int:
         """Drop every open socket (of ``key``): with ``code=None`` the TCP connection is cut
         without a close frame (the network trouble CoinGlass warns about), else a close frame
         with ``code`` is sent. Returns how many were dropped."""
-        return await self.stream.drop(key, code)
+        return self.stream.drop(key, code)
 
     def ws_connections(self, key: str | None = None) -> int:
         """Open sockets (of ``key``)."""

@@ -91,6 +91,7 @@ class Stream:
         self.received: list[tuple[float, str | None, str]] = []     # every text frame
         self.sent_orders = 0
         self._connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._background_since: float | None = None
@@ -108,7 +109,14 @@ class Stream:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self.drop(None, CLOSE_GOING_AWAY)
+        self.drop(None, CLOSE_GOING_AWAY)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, work: Any) -> None:
+        """Run ``work`` soon, holding the task until it is done (control calls are sync)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- what tests read -----------------------------------------------------------------------
 
@@ -140,10 +148,11 @@ class Stream:
         targets = [c for c in self._connections
                    if (key is None or c.key == key) and not c.ws.closed]
         for c in targets:
-            asyncio.get_running_loop().create_task(self._send(c, text))
+            self._spawn(self._send(c, text))
         return len(targets)
 
-    async def drop(self, key: str | None = None, code: int | None = None) -> int:
+    def drop(self, key: str | None = None, code: int | None = None) -> int:
+        """Cut (``code=None``) or close with ``code`` every open socket (of ``key``)."""
         targets = [c for c in list(self._connections)
                    if (key is None or c.key == key) and not c.ws.closed]
         for c in targets:
@@ -153,7 +162,7 @@ class Stream:
                 if transport is not None:
                     transport.abort()           # no close frame: the client sees 1006
             else:
-                await c.ws.close(code=code, message=b"closed by the simulator")
+                self._spawn(c.ws.close(code=code, message=b"closed by the simulator"))
         return len(targets)
 
     # -- the socket -----------------------------------------------------------------------------

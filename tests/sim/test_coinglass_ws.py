@@ -275,13 +275,13 @@ async def test_dropped_connections_can_reconnect_and_resubscribe(sim, session):
     ws = await connect(session, sim)
     await subscribe(ws, sim)
     assert sim.ws_connections("pro") == 1
-    assert await sim.drop_connections("pro") == 1
+    assert sim.drop_connections("pro") == 1
     message = await asyncio.wait_for(ws.receive(), 5)
     assert message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
     assert ws.close_code == 1006 and sim.ws_connections("pro") == 0
     again = await connect(session, sim)
     await subscribe(again, sim)
-    assert await sim.drop_connections(code=4000) == 1
+    assert sim.drop_connections(code=4000) == 1
     closing = await asyncio.wait_for(again.receive(), 5)
     assert closing.type == aiohttp.WSMsgType.CLOSE and again.close_code == 4000
 
