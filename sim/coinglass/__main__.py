@@ -1,6 +1,7 @@
 """Run the CoinGlass simulator from a shell until Ctrl-C or SIGTERM.
 
     python -m sim.coinglass --port 8801 --key demo:startup --key big:enterprise:6000
+    python -m sim.coinglass --refresh-scale 0.1 --ws-spelling sdk
 
 Prints one line, ``CoinGlass simulator listening on http://127.0.0.1:PORT``, once it serves.
 """
@@ -49,11 +50,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="answer an exceeded limit with HTTP 429 (default) or a 200 body")
     parser.add_argument("--scenario", action="append", type=_parse_scenario, default=[],
                         metavar="NAME:COIN", help="apply a market scenario at start")
+    parser.add_argument("--refresh-scale", type=float, default=1.0, metavar="X",
+                        help="multiply every endpoint's refresh pace (default 1.0; 0 = live)")
+    parser.add_argument("--ws-spelling", choices=("docs", "sdk"), default="docs",
+                        help="WebSocket field names: the docs' camelCase or the SDKs' snake_case")
+    parser.add_argument("--no-ws-background", action="store_true",
+                        help="stream only scripted liquidation orders")
     return parser.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    sim = CoinGlassSim(rate_limit_mode=args.rate_limit_mode)
+    sim = CoinGlassSim(rate_limit_mode=args.rate_limit_mode, refresh_scale=args.refresh_scale,
+                       ws_spelling=args.ws_spelling, ws_background=not args.no_ws_background)
     for key, plan, limit in args.key:
         sim.add_key(key, plan, max_limit=limit)
     for name, coin in args.scenario:

@@ -12,6 +12,13 @@ These requests are neither logged nor rate limited. A bad body answers HTTP 400 
     POST   /_sim/wall/{coin}          keyword arguments of Market.add_wall
     POST   /_sim/cluster/{coin}       keyword arguments of Market.add_cluster
     POST   /_sim/scenario/{name}/{coin}
+    POST   /_sim/history/{coin}       keyword arguments of Market.script_history
+    POST   /_sim/liquidations/{coin}  {"side", "usd_total", "orders"?, "exchange"?}
+                                      → {"orders": [{time, coin, exchange, side, usd, price}]}
+    POST   /_sim/ws/raw               {"text", "key"?} → {"sent": n}
+    POST   /_sim/ws/drop              {"key"?, "code"?} → {"dropped": n}
+    GET    /_sim/ws                   → {"connections", "pings", "orders_sent", "by_key"}
+    GET    /_sim/refresh?path=P       → {"pace", "refreshed_at"} (market time, seconds)
     POST   /_sim/faults               {"kind", "path"?, "key"?, "times"?, "seconds"?}
     DELETE /_sim/faults
     POST   /_sim/reset-counters
@@ -21,6 +28,7 @@ These requests are neither logged nor rate limited. A bad body answers HTTP 400 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
@@ -48,6 +56,8 @@ def stats(sim: CoinGlassSim) -> dict:
     return {
         "requests": len(sim.requests),
         "count_429": sim.count_429(),
+        "bodies_built": sim.bodies_built,
+        "ws": sim.stream.stats(),
         "keys": {key: {"plan": state.plan.name, "limit": state.limit,
                        "expired": state.expired, "requests": state.requests,
                        "count_429": state.rejected_429,
@@ -65,6 +75,19 @@ def control_routes(sim: CoinGlassSim) -> list[web.RouteDef]:
     def add_key(request: web.Request, body: dict) -> None:
         sim.add_key(body["key"], body["plan"], expired=bool(body.get("expired", False)),
                     max_limit=body.get("max_limit"))
+
+    def push(request: web.Request, body: dict) -> dict:
+        orders = sim.push_liquidations(coin(request), body["side"], float(body["usd_total"]),
+                                       orders=int(body.get("orders", 1)),
+                                       exchange=body.get("exchange"))
+        return {"orders": [asdict(o) for o in orders]}
+
+    def drop(request: web.Request, body: dict) -> dict:
+        return {"dropped": sim.drop_connections(body.get("key"), body.get("code"))}
+
+    def refresh(request: web.Request, body: dict) -> dict:
+        path = request.query["path"]
+        return {"pace": sim.pace(path), "refreshed_at": sim.refreshed_at(path)}
 
     def add_fault(request: web.Request, body: dict) -> None:
         sim.inject_fault(body["kind"], path=body.get("path"), key=body.get("key"),
@@ -84,6 +107,14 @@ def control_routes(sim: CoinGlassSim) -> list[web.RouteDef]:
                  _guarded(lambda r, b: market.add_cluster(coin(r), **b))),
         web.post("/_sim/scenario/{name}/{coin}",
                  _guarded(lambda r, b: market.scenario(r.match_info["name"], coin(r)))),
+        web.post("/_sim/history/{coin}",
+                 _guarded(lambda r, b: market.script_history(coin(r), **b))),
+        web.post("/_sim/liquidations/{coin}", _guarded(push)),
+        web.post("/_sim/ws/raw",
+                 _guarded(lambda r, b: {"sent": sim.push_raw(b["text"], b.get("key"))})),
+        web.post("/_sim/ws/drop", _guarded(drop)),
+        web.get("/_sim/ws", _guarded(lambda r, b: sim.stream.stats())),
+        web.get("/_sim/refresh", _guarded(refresh)),
         web.post("/_sim/faults", _guarded(add_fault)),
         web.delete("/_sim/faults", _guarded(lambda r, b: sim.clear_faults())),
         web.post("/_sim/reset-counters", _guarded(lambda r, b: sim.reset_counters())),

@@ -11,6 +11,7 @@ import math
 
 from core.coinglass import paths as p
 from sim.coinglass import universe as u
+from sim.coinglass.coins_markets import market_cap
 from sim.coinglass.formats import ms, pct, text, usd, whole
 from sim.coinglass.market import DAY, Market, Whale
 from sim.coinglass.query import Endpoint, NoData, Query
@@ -34,11 +35,6 @@ NETFLOW_WINDOWS = (
 )
 _NETFLOW_LIST_WINDOWS = ("5m", "15m", "30m", "1h", "4h", "8h", "12h", "24h", "3d", "7d", "15d",
                          "30d", "40d", "50d", "60d", "90d", "120d")
-
-
-def _market_cap(m: Market, coin: str, t: float) -> float:
-    return m.state(coin).profile.open_interest_usd * 25.0 * m.price(coin, t) / m.state(
-        coin).profile.price
 
 
 def _hex(*parts: object) -> str:
@@ -84,7 +80,7 @@ def coin_netflow(q: Query) -> dict:
     """A flat object per coin, volumes and flows as integer strings (official example)."""
     m, now, coin = q.market, q.now, q.coin()
     part = share_of(coin, "taker", q.exchanges())
-    cap = _market_cap(m, coin, now)
+    cap = market_cap(m, coin, now)
     out: dict = {"symbol": coin}
     for name, seconds in NETFLOW_WINDOWS:
         buy, sell = (x * part for x in m.taker(coin, now - seconds))
@@ -113,7 +109,7 @@ def netflow_list(q: Query) -> list[dict]:
             row[f"taker_buy_volume_usd_{name}"] = usd(buy)
             row[f"taker_sell_volume_usd_{name}"] = usd(sell)
             row[f"net_flow_usd_{name}"] = usd(buy - sell)
-        row["market_cap"] = usd(_market_cap(m, coin, now))
+        row["market_cap"] = usd(market_cap(m, coin, now))
         rows.append(row)
     return rows
 
@@ -206,42 +202,52 @@ def _wall_row(coin: str, venue: str, order_id: int, side: str, level: float, usd
 # -- liquidation orders ----------------------------------------------------------------------------
 
 def liquidation_orders(q: Query) -> list[dict]:
-    """Forced orders on one venue, newest first, at most 200, last 7 days. ``side`` 2 (sell)
-    closes a long, 1 (buy) a short — an inference (coinglass-v4.md §8.3)."""
+    """Forced orders on one venue, newest first, at most 200, last 7 days: every scripted order
+    exactly as booked (the WebSocket streams the same orders) plus the calm background ones.
+    ``side`` is the order's direction: 2 (sell) closes a long, 1 (buy) a short — an inference
+    (coinglass-v4.md §8.3), and the opposite of the stream's encoding (1 = long liquidated)."""
     m, now = q.market, q.now
     coin, venue = q.coin(), q.exchange()
-    share = dict(shares(coin, "liq")).get(venue)
-    if share is None:
-        raise NoData(venue)
     minimum = q.number("min_liquidation_amount") or 0.0
     start_ms, end_ms = q.number("start_time"), q.number("end_time")
     until = min(now, end_ms / 1000) if end_ms is not None else now
     since = max(now - 7 * DAY, start_ms / 1000 if start_ms is not None else now - 7 * DAY)
-    c = m.state(coin)
-    orders: list[tuple[float, float, int]] = []          # (time, usd, side)
-    for events, side in ((c.liq_long.events, 2), (c.liq_short.events, 1)):
-        for t, amount in events.items():
-            if since <= t <= until:
-                orders.extend((t + j * 0.001, amount * share * part, side)
-                              for j, part in enumerate((0.5, 0.3, 0.2)))
-    scale = math.sqrt(c.profile.size)
-    if minimum <= 300e3 * scale:
-        slot = int(until // _LIQUIDATION_SLOT)
-        found = 0
-        while found < _MAX_LIQUIDATION_ORDERS and slot * _LIQUIDATION_SLOT >= since:
-            t = (slot + u.unit(coin, venue, slot, "lt")) * _LIQUIDATION_SLOT
-            amount = 5e3 * math.exp(u.unit(coin, venue, slot, "la") * math.log(60)) * scale
-            if since <= t <= until and amount >= minimum:
-                orders.append((t, amount, 2 if u.unit(coin, venue, slot, "ls") < 0.55 else 1))
-                found += 1
-            slot -= 1
+    orders: list[tuple[float, float, int, float]] = [      # (time, usd, side, price)
+        (o.time, o.usd, 2 if o.side == "long" else 1, o.price)
+        for o in m.orders(coin, since, None if until >= now else until,
+                          frozenset((venue,)))]
+    orders.extend((t, amount, side, order_price(m, coin, t, side))
+                  for t, amount, side in background_liquidations(m, coin, venue, since, until,
+                                                                 minimum))
     orders = sorted((o for o in orders if o[1] >= minimum), key=lambda o: -o[0])
     return [{"exchange_name": venue.upper(), "symbol": u.pair_id(coin, "Binance"),
-             "base_asset": coin,
-             "price": round(m.price(coin, t) * (1 - 0.001 if side == 2 else 1 + 0.001),
-                            c.decimals),
-             "usd_value": usd(amount), "side": side, "time": ms(t)}
-            for t, amount, side in orders[:_MAX_LIQUIDATION_ORDERS]]
+             "base_asset": coin, "price": price, "usd_value": usd(amount), "side": side,
+             "time": ms(t)}
+            for t, amount, side, price in orders[:_MAX_LIQUIDATION_ORDERS]]
+
+
+def order_price(m: Market, coin: str, t: float, side: int) -> float:
+    return round(m.price(coin, t) * (1 - 0.001 if side == 2 else 1 + 0.001),
+                 m.state(coin).decimals)
+
+
+def background_liquidations(m: Market, coin: str, venue: str, since: float, until: float,
+                            minimum: float = 0.0) -> list[tuple[float, float, int]]:
+    """The calm market's small forced orders on one venue over [since, until], newest first:
+    (time, USD, REST side). At most one per venue and 5-minute slot, $5K–$300K scaled by the
+    coin's size. Illustrative: the liquidation totals come from the calm rate, not from these."""
+    scale = math.sqrt(m.state(coin).profile.size)
+    if minimum > 300e3 * scale or venue not in dict(shares(coin, "liq")):
+        return []
+    found = []
+    slot = int(until // _LIQUIDATION_SLOT)
+    while len(found) < _MAX_LIQUIDATION_ORDERS and (slot + 1) * _LIQUIDATION_SLOT >= since:
+        t = (slot + u.unit(coin, venue, slot, "lt")) * _LIQUIDATION_SLOT
+        amount = 5e3 * math.exp(u.unit(coin, venue, slot, "la") * math.log(60)) * scale
+        if since <= t <= until and amount >= minimum:
+            found.append((t, amount, 2 if u.unit(coin, venue, slot, "ls") < 0.55 else 1))
+        slot -= 1
+    return found
 
 
 # -- liquidation maps ------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def _weighted_funding(table: str) -> Callable[[Query], list[dict]]:
         weights = shares(coin, table)
 
         def rate(t: float, before: bool) -> float:
-            return sum(w * (m.funding_8h(coin, v, t=t, before=before) or 0.0) for v, w in weights)
+            return m.weighted_funding_8h(coin, weights, t, before)
 
         venues = [v for v, _ in weights]
         return [_ohlc_text(c, rate, _funding_steps(m.state(coin), c, venues), 6)
@@ -180,25 +180,24 @@ def _margin_history(stable: bool) -> Callable[[Query], list[dict]]:
 # -- liquidations ----------------------------------------------------------------------------------
 
 def liquidation_aggregated_history(q: Query) -> list[dict]:
-    m, coin = q.market, q.coin()
-    part = share_of(coin, "liq", q.exchanges())
+    m, coin, venues = q.market, q.coin(), q.exchanges()
     rows = []
     for c in q.candles():
-        long_usd, short_usd = m.liquidations(coin, c.open, c.stop)
-        rows.append({"time": c.time_ms, "aggregated_long_liquidation_usd": usd(long_usd * part),
-                     "aggregated_short_liquidation_usd": usd(short_usd * part)})
+        long_usd, short_usd = m.liquidations(coin, c.open, c.stop, venues)
+        rows.append({"time": c.time_ms, "aggregated_long_liquidation_usd": usd(long_usd),
+                     "aggregated_short_liquidation_usd": usd(short_usd)})
     return rows
 
 
 def liquidation_history(q: Query) -> list[dict]:
     """Pair liquidations; strings as in the docs example (never recorded)."""
     coin, venue = _pair(q)
-    part = dict(shares(coin, "liq")).get(venue, 0.0)
+    venues = frozenset((venue,))
     rows = []
     for c in q.candles():
-        long_usd, short_usd = q.market.liquidations(coin, c.open, c.stop)
-        rows.append({"time": c.time_ms, "long_liquidation_usd": text(long_usd * part, 5),
-                     "short_liquidation_usd": text(short_usd * part, 5)})
+        long_usd, short_usd = q.market.liquidations(coin, c.open, c.stop, venues)
+        rows.append({"time": c.time_ms, "long_liquidation_usd": text(long_usd, 5),
+                     "short_liquidation_usd": text(short_usd, 5)})
     return rows
 
 

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from core.plans import INTERVAL_MINUTES
+from core.plans import INTERVAL_MINUTES, Plan
 from sim.coinglass import universe as u
 from sim.coinglass.market import Market
 
 MAX_LIMIT = 1000
 _WEEK_ORIGIN = 4 * 86400.0          # 1970-01-05 was a Monday: weekly candles open on Mondays
+
+# How many days back each plan may read per interval (coinglass-v4.md §5.3), in plan order
+# Hobbyist, Startup, Standard, Professional; None = no cap. Enterprise is "customisable": we
+# give it Professional's. What CoinGlass does with an older start_time is UNVERIFIED; the
+# strict reading is that candles older than the cap are never returned (a page asking for
+# them starts at the oldest allowed candle instead).
+_HISTORY_DAYS: dict[str, tuple[float | None, ...]] = {
+    "1m": (0, 0, 6, 12), "3m": (0, 0, 20, 40), "5m": (0, 0, 30, 60), "15m": (0, 0, 90, 180),
+    "30m": (0, 90, 180, 360), "1h": (0, 180, 360, 720), "2h": (0, 180, 360, 720),
+    "4h": (180, 180, 360, 720), "6h": (360, 360, 360, 720), "8h": (360, 360, 360, 720),
+    "12h": (360, 360, 360, 720), "1d": (None,) * 4, "1w": (None,) * 4,
+}
+
+
+def history_days(plan: Plan, interval: str) -> float | None:
+    """Days of history ``plan`` may read at ``interval`` (None: all of it)."""
+    return _HISTORY_DAYS[interval][min(int(plan), int(Plan.PROFESSIONAL)) - 1]
 
 
 class ParamError(Exception):
@@ -40,10 +58,12 @@ class Candle:
 class Query:
     """One request's parameters, read the way CoinGlass reads them."""
 
-    def __init__(self, market: Market, params: Mapping[str, str], now: float):
+    def __init__(self, market: Market, params: Mapping[str, str], now: float,
+                 plan: Plan = Plan.PROFESSIONAL):
         self.market = market
         self.params = params
         self.now = now
+        self.plan = plan
 
     def get(self, name: str, default: str | None = None) -> str | None:
         value = self.params.get(name)
@@ -101,8 +121,11 @@ class Query:
     def candles(self) -> list[Candle]:
         """Ascending candles per ``interval``, ``limit`` (default and max 1000), ``start_time``
         and ``end_time`` (ms). With ``start_time`` the first ``limit`` candles from it, else the
-        last ``limit`` up to ``end_time`` or now; never past the running candle."""
+        last ``limit`` up to ``end_time`` or now; never past the running candle, never older
+        than the plan's history length for the interval (a ``start_time`` before it counts from
+        the oldest candle the plan may read)."""
         step = self.interval_seconds()
+        days = history_days(self.plan, self.choice("interval", tuple(INTERVAL_MINUTES)))
         limit = self.number("limit", MAX_LIMIT)
         limit = max(1, min(MAX_LIMIT, int(limit)))
         start_ms, end_ms = self.number("start_time"), self.number("end_time")
@@ -111,9 +134,12 @@ class Query:
         def align(t: float) -> float:
             return (t - origin) // step * step + origin
 
+        earliest = -math.inf if days is None else self.now - days * 86400.0
         last = align(min(self.now, end_ms / 1000 if end_ms is not None else self.now))
         if start_ms is not None:
             first = align(start_ms / 1000)
+            if first < earliest:                  # a start before the plan's reach: from there
+                first = -align(-earliest)
             last = min(last, first + (limit - 1) * step)
         else:
             first = last - (limit - 1) * step
@@ -122,7 +148,8 @@ class Query:
         for i in range(max(0, count)):
             t = first + i * step
             end = t + step
-            candles.append(Candle(t, min(end, self.now), end, end > self.now))
+            if t >= earliest:
+                candles.append(Candle(t, min(end, self.now), end, end > self.now))
         return candles
 
 

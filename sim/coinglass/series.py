@@ -107,6 +107,30 @@ class Series:
             raise ValueError("only a relative series can be scaled")
         self._push(t, self.mark(t) * factor)
 
+    def shift(self, start: float, end: float | None, amount: float) -> None:
+        """Over [start, end) (``end=None``: for ever) multiply a relative series by ``amount``
+        or add ``amount`` to an additive one, on top of any steps already there: what a
+        scripted episode in the past does to everything after it."""
+        if self.relative and amount <= 0:
+            raise ValueError("a relative series can only be scaled by a positive factor")
+        self._break(start)
+        if end is not None:
+            if end <= start:
+                raise ValueError("the window must end after it starts")
+            self._break(end)
+        lo = bisect_left(self._times, start)
+        hi = len(self._times) if end is None else bisect_left(self._times, end)
+        for i in range(lo, hi):
+            self._marks[i] = self._marks[i] * amount if self.relative else self._marks[i] + amount
+
+    def _break(self, t: float) -> None:
+        """A step at ``t`` that changes nothing, so later edits can start there."""
+        i = bisect_left(self._times, t)
+        if i == len(self._times) or self._times[i] != t:
+            mark = self.mark(t)
+            self._times.insert(i, t)
+            self._marks.insert(i, mark)
+
     def _push(self, t: float, mark: float) -> None:
         i = bisect_left(self._times, t)
         if i < len(self._times) and self._times[i] == t:
@@ -161,14 +185,17 @@ class Flow:
 
     def total(self, x: float, y: float | None, now: float) -> float:
         """Integral over [x, y) plus events; ``y=None`` means through now, inclusive."""
+        return self.rate_total(x, y, now) + self.events.total(x, y, now)
+
+    def rate_total(self, x: float, y: float | None, now: float) -> float:
+        """The integral of the rate alone over [x, y)."""
         end = now if y is None else min(y, now)
         amount = 0.0
         if end > x:
             level, terms = self.rate.level, self.rate.terms
             for a, b, m in self.rate.segments(x, end):
                 amount += m * level * ((b - a) + wave_integral(terms, a, b))
-        return amount + self.events.total(x, y, now)
-
+        return amount
 
 
 class TakerFlow:

@@ -8,8 +8,15 @@ Upgrade plan``), required parameters (``400 Required String parameter 'x' is not
 and finally the endpoint, which reads the :class:`~sim.coinglass.market.Market`. Errors other
 than 404/429/faults come back as HTTP 200 with a non-"0" ``code``, as recorded.
 
-Success bodies are cached per (path, parameters, market second, market version), the way
-CoinGlass caches its snapshots for seconds; rate-limit headers are computed per request.
+Each endpoint serves the market as of its last refresh (:mod:`sim.coinglass.paces`): the body
+is computed once per (path, parameters, refresh boundary) from a view of the market at that
+boundary, encoded once and served to every caller until the next boundary — unless the market
+is edited at or before that boundary (``script_history``, ``time_shift``, a step at exactly the
+boundary), which recomputes it. So a scenario shows on each endpoint at that endpoint's next
+refresh, and serving a 2.4 MB all-coins body costs one encode per refresh. Rate-limit headers
+are computed per request.
+
+The WebSocket ``/ws-api`` shares the port (:mod:`sim.coinglass.stream`).
 """
 
 from __future__ import annotations
@@ -25,14 +32,16 @@ from aiohttp import web
 from core.coinglass import paths as p
 from core.plans import ENDPOINT_MIN_PLAN, HISTORY_ENDPOINTS, INTERVAL_MINUTES, Plan, \
     interval_allowed, min_plan_for
-from sim.coinglass import feeds, histories, snapshots
+from sim.coinglass import coins_markets, feeds, histories, paces, snapshots
 from sim.coinglass.faults import Fault, FaultBook, envelope, not_found_body, response_for
 from sim.coinglass.keys import KeyState, default_limit, parse_plan
-from sim.coinglass.market import DAY, Market
+from sim.coinglass.market import DAY, LiquidationOrder, Market
 from sim.coinglass.query import Endpoint, NoData, ParamError, Query, missing
+from sim.coinglass.stream import Stream
 
 ENDPOINTS: dict[str, Endpoint] = {
-    e.path: e for e in (*snapshots.ENDPOINTS, *histories.ENDPOINTS, *feeds.ENDPOINTS)}
+    e.path: e for e in (*snapshots.ENDPOINTS, *histories.ENDPOINTS, *feeds.ENDPOINTS,
+                        *coins_markets.ENDPOINTS)}
 KNOWN_PATHS = frozenset(ENDPOINT_MIN_PLAN) | frozenset(ENDPOINTS)
 
 _JSON = "application/json"
@@ -60,26 +69,48 @@ class _Answer:
     content_type: str = _JSON
 
 
+@dataclass(frozen=True)
+class _Cached:
+    boundary: float          # the refresh it was computed for (market time)
+    version: int             # the market version it was computed at
+    answer: _Answer
+
+
+_MAX_CACHED = 20_000
+
+
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 class CoinGlassSim:
-    """A local CoinGlass v4 with scriptable market, keys, rate limits and faults."""
+    """A local CoinGlass v4 with scriptable market, keys, rate limits, faults and a WebSocket.
+
+    ``refresh_scale`` multiplies every endpoint's refresh pace (1.0 = CoinGlass's documented
+    paces; 0.1 for tests that poll every second; 0 = every endpoint real time).
+    ``ws_spelling`` is ``"docs"`` (``liquidationOrders``, ``baseAsset``/``exName``/``volUsd``)
+    or ``"sdk"`` (``liquidation_orders``, ``base_asset``/``exchange``/``volume_usd``).
+    ``ws_background`` streams the calm market's small forced orders of the scripted coins.
+    """
 
     def __init__(self, market: Market | None = None, clock: Callable[[], float] = time.time,
-                 rate_limit_mode: str = "http"):
+                 rate_limit_mode: str = "http", *, refresh_scale: float = 1.0,
+                 ws_spelling: str = "docs", ws_background: bool = True):
         if rate_limit_mode not in ("http", "body"):
             raise ValueError("rate_limit_mode must be 'http' or 'body'")
+        if refresh_scale < 0:
+            raise ValueError("refresh_scale must be >= 0")
         self.market = market if market is not None else Market(clock=clock)
         self.rate_limit_mode = rate_limit_mode
+        self.refresh_scale = float(refresh_scale)
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0          # requests received and not yet answered
+        self.bodies_built = 0       # success bodies computed (each serves until its refresh)
         self._clock = clock
         self._keys: dict[str, KeyState] = {}
         self._faults = FaultBook()
-        self._cache: dict[tuple, bytes] = {}
-        self._cache_epoch: tuple[int, int] | None = None
+        self._cache: dict[tuple, _Cached] = {}
+        self.stream = Stream(self, spelling=ws_spelling, background=ws_background)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -90,6 +121,7 @@ class CoinGlassSim:
 
         app = web.Application()
         app.add_routes(control_routes(self))
+        app.router.add_get("/ws-api", self._handle_ws)
         app.router.add_get("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                                      handler_cancellation=True)
@@ -98,8 +130,10 @@ class CoinGlassSim:
         await site.start()
         bound_host, bound_port = self._runner.addresses[0][:2]
         self._base_url = f"http://{host or bound_host}:{bound_port}"
+        self.stream.start()
 
     async def stop(self) -> None:
+        await self.stream.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -116,6 +150,58 @@ class CoinGlassSim:
         if self._base_url is None:
             raise RuntimeError("the simulator is not started")
         return self._base_url
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT/ws-api`` (add ``?cg-api-key=KEY``)."""
+        return "ws" + self.base_url.removeprefix("http") + "/ws-api"
+
+    # -- refresh paces -------------------------------------------------------------------
+
+    def pace(self, path: str) -> float:
+        """Seconds between refreshes of ``path`` at this simulator's scale (0: real time)."""
+        return paces.pace(path, self.refresh_scale)
+
+    def refreshed_at(self, path: str, now: float | None = None) -> float:
+        """Market time (seconds) at which the value ``path`` serves at ``now`` (default: the
+        market's now) was produced."""
+        return paces.refreshed_at(path, self.market.now() if now is None else now,
+                                  self.refresh_scale)
+
+    # -- WebSocket control -------------------------------------------------------------------
+
+    def push_liquidations(self, coin: str, side: str, usd_total: float, *, orders: int = 1,
+                          exchange: str | None = None) -> list[LiquidationOrder]:
+        """Liquidate ``usd_total`` of ``side`` (``long``/``short`` positions) on ``coin`` now,
+        as ``orders`` forced orders: streamed at once to sockets subscribed to liquidation
+        orders, and booked in the market, so the REST liquidation lists, order list,
+        histories and coins-markets show the same orders at their next refresh. Returns them."""
+        return self.market.push_liquidations(coin, side, usd_total, orders=orders,
+                                             exchange=exchange)
+
+    def push_raw(self, text: str, key: str | None = None) -> int:
+        """Send ``text`` as one text frame to every open socket (of ``key``); how many."""
+        return self.stream.push_raw(text, key)
+
+    def drop_connections(self, key: str | None = None, code: int | None = None) -> int:
+        """Drop every open socket (of ``key``): with ``code=None`` the TCP connection is cut
+        without a close frame (the network trouble CoinGlass warns about), else a close frame
+        with ``code`` is sent. Returns how many were dropped."""
+        return self.stream.drop(key, code)
+
+    def ws_connections(self, key: str | None = None) -> int:
+        """Open sockets (of ``key``)."""
+        return self.stream.connections(key)
+
+    def ws_subscriptions(self, key: str) -> set[str]:
+        """Channels (canonical names, e.g. ``liquidationOrders``) ``key``'s open sockets are
+        subscribed to."""
+        return self.stream.subscriptions(key)
+
+    @property
+    def ws_pings(self) -> list[tuple[float, str | None]]:
+        """(wall time, key) of every ``ping`` frame received."""
+        return self.stream.pings
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -153,8 +239,12 @@ class CoinGlassSim:
                    if (key is None or r.key == key) and (r.http_status == 429 or r.code == "429"))
 
     def reset_counters(self) -> None:
-        """Forget the request log and statistics; rate-limit windows keep running."""
+        """Forget the request log and statistics (WebSocket pings included); rate-limit
+        windows keep running."""
         self.requests.clear()
+        self.bodies_built = 0
+        self.stream.pings.clear()
+        self.stream.received.clear()
         for state in self._keys.values():
             state.reset_stats()
 
@@ -168,6 +258,9 @@ class CoinGlassSim:
         self._faults.clear()
 
     # -- request handling --------------------------------------------------------------------
+
+    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        return await self.stream.handle(request)
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.in_flight += 1
@@ -238,27 +331,33 @@ class CoinGlassSim:
                 return _Answer(200, _UPGRADE, "401")
         if endpoint is None:
             return self._ok([])
-        return self._data(endpoint, params)
+        return self._data(endpoint, params, state.plan)
 
-    def _data(self, endpoint: Endpoint, params: dict[str, str]) -> _Answer:
+    def _data(self, endpoint: Endpoint, params: dict[str, str], plan: Plan) -> _Answer:
+        """The body as of the endpoint's last refresh, computed once per refresh."""
         market = self.market
-        now = market.now()
-        epoch = (int(now), market.version)
-        if epoch != self._cache_epoch:
+        path = endpoint.path
+        boundary = self.refreshed_at(path)
+        history_plan = plan if path in HISTORY_ENDPOINTS else None
+        cache_key = (path, history_plan, tuple(sorted(params.items())))
+        cached = self._cache.get(cache_key)
+        if (cached is not None and cached.boundary == boundary
+                and not market.changed_since(cached.version, boundary)):
+            return cached.answer
+        version = market.version
+        self.bodies_built += 1
+        try:
+            data = endpoint.handler(Query(market.at(boundary), params, boundary, plan))
+        except NoData:
+            data = endpoint.empty()
+        except ParamError as error:
+            return self._bad(str(error))
+        answer = _Answer(200, _dumps({"code": "0", "msg": "success", "data": data,
+                                      **(endpoint.extra or {})}), "0")
+        if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()
-            self._cache_epoch = epoch
-        cache_key = (endpoint.path, tuple(sorted(params.items())))
-        body = self._cache.get(cache_key)
-        if body is None:
-            try:
-                data = endpoint.handler(Query(market, params, now))
-            except NoData:
-                data = endpoint.empty()
-            except ParamError as error:
-                return self._bad(str(error))
-            body = _dumps({"code": "0", "msg": "success", "data": data, **(endpoint.extra or {})})
-            self._cache[cache_key] = body
-        return _Answer(200, body, "0")
+        self._cache[cache_key] = _Cached(boundary, version, answer)
+        return answer
 
     @staticmethod
     def _ok(data: Any) -> _Answer:

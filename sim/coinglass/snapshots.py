@@ -3,14 +3,13 @@ pairs-markets and exchange balances. Field names and JSON types follow the recor
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from core.coinglass import paths as p
 from sim.coinglass import universe as u
 from sim.coinglass.formats import change_pct, ms, pct, usd
 from sim.coinglass.market import DAY, HOUR, Market
 from sim.coinglass.query import Endpoint, Query
 from sim.coinglass.series import term, wave
+from sim.coinglass.universe import share_of, shares
 
 OI_WINDOWS = (("5m", 300.0), ("15m", 900.0), ("30m", 1800.0), ("1h", HOUR), ("4h", 4 * HOUR),
               ("24h", DAY))
@@ -24,26 +23,6 @@ _NO_NEXT_FUNDING = frozenset({"dYdX", "MEXC", "Gate", "Crypto.com", "Coinbase", 
                               "Bitget", "Deribit"})
 _TOKEN_MARGIN_COINS = frozenset({"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "BCH", "LINK",
                                  "DOT"})
-
-
-@lru_cache(maxsize=4096)
-def shares(coin: str, table: str) -> tuple[tuple[str, float], ...]:
-    """(venue, share) of the venues listing ``coin`` in one of the universe tables, summing to 1."""
-    rows = {
-        "oi": [(v, w) for v, w, _ in u.OI_VENUES],
-        "taker": [(v, w) for v, w, _ in u.TAKER_VENUES],
-        "liq": list(u.LIQUIDATION_VENUES),
-    }[table]
-    rows = [(v, w) for v, w in rows if u.listed(coin, v)]
-    total = sum(w for _, w in rows)
-    return tuple((v, w / total) for v, w in rows)
-
-
-def share_of(coin: str, table: str, venues: frozenset[str] | None) -> float:
-    """The part of the whole market that ``venues`` (None = all) carry."""
-    if venues is None:
-        return 1.0
-    return sum(w for v, w in shares(coin, table) if v in venues)
 
 
 def oi_split(coin: str, t: float) -> list[tuple[str, float]]:
@@ -179,10 +158,13 @@ def liquidation_exchange_list(q: Query) -> list[dict]:
         long_usd, short_usd = m.liquidations(coin, now - window)
         total_long += long_usd
         total_short += short_usd
-        for venue, share in shares(coin, "liq"):
+        venues = {v for v, _ in shares(coin, "liq")}
+        venues.update(o.exchange for o in m.orders(coin, now - window))
+        for venue in venues:
+            v_long, v_short = m.liquidations(coin, now - window, venues=frozenset((venue,)))
             acc = by_venue.setdefault(venue, [0.0, 0.0])
-            acc[0] += long_usd * share
-            acc[1] += short_usd * share
+            acc[0] += v_long
+            acc[1] += v_short
 
     def row(name: str, long_usd: float, short_usd: float) -> dict:
         return {"exchange": name, "liquidation_usd": usd(long_usd + short_usd),
@@ -224,7 +206,6 @@ def pairs_markets(q: Query) -> list[dict]:
     buy_prev, sell_prev = m.taker(coin, now - 2 * DAY, now - DAY)
     oi_now, oi_24h = m.open_interest(coin, now), m.open_interest(coin, now - DAY)
     split_now, split_24h = dict(oi_split(coin, now)), dict(oi_split(coin, now - DAY))
-    liq_long, liq_short = m.liquidations(coin, now - DAY)
     taker_share, liq_share = dict(shares(coin, "taker")), dict(shares(coin, "liq"))
     offsets = taker_offsets(coin)
     intervals = dict(u.FUNDING_STABLE_VENUES)
@@ -243,6 +224,7 @@ def pairs_markets(q: Query) -> list[dict]:
         funding = m.funding_8h(coin, venue, t=now)
         basis = 1 + 0.0004 * u.spread(coin, venue, "index")
         in_liq = venue in liq_share
+        liq_long, liq_short = m.liquidations(coin, now - DAY, venues=frozenset((venue,)))
         rows.append({
             "instrument_id": u.pair_id(coin, venue), "exchange_name": venue,
             "symbol": u.pair_label(venue).format(c=coin), "current_price": price,
@@ -255,8 +237,8 @@ def pairs_markets(q: Query) -> list[dict]:
             "short_volume_quantity": int((volume - v_buy) / price * 32),
             "open_interest_quantity": round(oi / price, 4), "open_interest_usd": usd(oi),
             "open_interest_change_percent_24h": pct(change_pct(oi, oi_prev)),
-            "long_liquidation_usd_24h": round(liq_long * liq_share[venue], 2) if in_liq else None,
-            "short_liquidation_usd_24h": round(liq_short * liq_share[venue], 2) if in_liq else None,
+            "long_liquidation_usd_24h": round(liq_long, 2) if in_liq or liq_long else None,
+            "short_liquidation_usd_24h": round(liq_short, 2) if in_liq or liq_short else None,
             "funding_rate": None if funding is None else round(funding * hours / 8, 6),
             "next_funding_time": _next_funding_ms(venue, hours, now),
             "open_interest_volume_radio": round(ratio, 4),

@@ -2,11 +2,20 @@
 
 Shares are taken from the recorded BTC bodies in ``coinglass-recorded/`` (Nov 2025) and rounded;
 smaller coins list on fewer venues, chosen deterministically from the coin name.
+
+The universe has :data:`DEFAULT_COINS` (24 scripted coins with hand-set sizes) followed by
+:data:`SYNTHETIC_COINS`, deterministic made-up coins that bring the total to
+:data:`UNIVERSE_SIZE` = 925, the number of coins in the recorded Nov-2025 funding-rate
+exchange-list, so all-coins bodies have their real size. Synthetic coins get plausible symbols,
+a power-law size (from ~$150M of open interest down to ~$0.2M), fewer venues the smaller they
+are (at least one of Binance, Bybit, OKX, Gate, Hyperliquid) and a calm funding level that
+strays further from 0.01 %/8h the smaller they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -74,15 +83,24 @@ _PAIR_FORMATS: dict[str, str] = {
     "BingX": "{c}-USDT", "Hyperliquid": "{c}-USD",
 }
 PAIR_VENUES: tuple[str, ...] = tuple(_PAIR_FORMATS)
+# Native ids of venues pairs-markets does not list, as the recordings spell them (§7).
+_OTHER_PAIR_FORMATS: dict[str, str] = {
+    "Bitmex": "{k}USDT", "Kraken": "PF_{k}USD", "WhiteBIT": "{c}_PERP",
+}
 
 
 @dataclass(frozen=True)
 class CoinProfile:
-    """Where a coin's calm baseline sits."""
+    """Where a coin's calm baseline sits.
+
+    ``funding_level`` (percent per 8 h) overrides the calm funding level drawn from the symbol;
+    synthetic coins set it.
+    """
 
     symbol: str
     price: float
     open_interest_usd: float
+    funding_level: float | None = None
 
     @property
     def size(self) -> float:
@@ -120,19 +138,110 @@ def spread(*parts: object) -> float:
     return unit(*parts) * 2.0 - 1.0
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def listed(coin: str, venue: str) -> bool:
     """Whether ``venue`` lists a perpetual on ``coin``."""
     if coin in ("BTC", "ETH"):
         return True
     if venue in MAJORS_ONLY:
         return False
+    synthetic = _SYNTHETIC_VENUES.get(coin)
+    if synthetic is not None:
+        return venue in synthetic
     return venue in CORE_VENUES or unit(coin, venue, "listed") < 0.6
+
+
+@lru_cache(maxsize=65536)
+def shares(coin: str, table: str) -> tuple[tuple[str, float], ...]:
+    """(venue, share) of the venues listing ``coin`` in one of the tables (``oi``, ``taker``,
+    ``liq``), summing to 1."""
+    rows = {
+        "oi": [(v, w) for v, w, _ in OI_VENUES],
+        "taker": [(v, w) for v, w, _ in TAKER_VENUES],
+        "liq": list(LIQUIDATION_VENUES),
+    }[table]
+    rows = [(v, w) for v, w in rows if listed(coin, v)]
+    total = sum(w for _, w in rows)
+    return tuple((v, w / total) for v, w in rows)
+
+
+def share_of(coin: str, table: str, venues: frozenset[str] | None) -> float:
+    """The part of the whole market that ``venues`` (None = all) carry."""
+    if venues is None:
+        return 1.0
+    return sum(w for v, w in shares(coin, table) if v in venues)
+
+
+# -- synthetic coins ---------------------------------------------------------------------------
+
+UNIVERSE_SIZE = 925
+# Every synthetic coin trades on at least one of these (they are in every share table).
+_HOME_VENUES = (("Binance", 0.30), ("Bybit", 0.25), ("Gate", 0.20), ("OKX", 0.15),
+                ("Hyperliquid", 0.10))
+_ONSETS = ("B", "C", "D", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "T", "V", "W",
+           "Z", "BL", "BR", "CR", "DR", "FL", "GR", "KR", "PL", "PR", "SK", "ST", "TR", "QU", "X")
+_VOWELS = ("A", "E", "I", "O", "U", "A", "O", "I")
+_CODAS = ("", "", "", "X", "N", "R", "S", "T", "K", "M", "L")
+_SUFFIXES = ("AI", "FI", "INU", "DAO", "SWAP", "CAT", "DOG", "BOT", "X", "PAD", "VERSE")
+
+
+def _synthetic_symbol(i: int) -> str:
+    def pick(options: tuple[str, ...], *parts: object) -> str:
+        return options[int(unit("syn", i, *parts) * len(options))]
+
+    kind = unit("syn", i, "kind")
+    syllables = 1 + int(unit("syn", i, "len") * 2.4)
+    stem = "".join(pick(_ONSETS, "on", k) + pick(_VOWELS, "vo", k) for k in range(syllables))
+    stem = (stem + pick(_CODAS, "coda"))[:6]
+    if kind < 0.03:
+        return "1000" + stem                        # like 1000PEPE
+    if kind < 0.06:
+        return stem[:1] + str(1 + int(unit("syn", i, "digit") * 9))    # like A8, B3
+    if kind < 0.16:
+        return stem[:4] + pick(_SUFFIXES, "suffix")
+    return stem
+
+
+def _synthetic(taken: frozenset[str]) -> tuple[tuple[CoinProfile, ...], dict[str, frozenset[str]]]:
+    profiles: list[CoinProfile] = []
+    venues: dict[str, frozenset[str]] = {}
+    seen = set(taken)
+    others = sorted({v for v, _, _ in OI_VENUES} | {v for v, _, _ in TAKER_VENUES}
+                    | {v for v, _ in LIQUIDATION_VENUES} | set(_PAIR_FORMATS)
+                    | {v for v, _ in FUNDING_STABLE_VENUES})
+    i = 0
+    while len(profiles) < UNIVERSE_SIZE - len(taken):
+        i += 1
+        symbol = _synthetic_symbol(i)
+        if symbol in seen or len(symbol) < 2:
+            continue
+        seen.add(symbol)
+        rank = len(profiles) + 1
+        oi = 150e6 / rank ** 0.9
+        size = (math.log10(oi) - 5.0) / 3.3                  # ~0 for the smallest, ~1 for the top
+        price = 10.0 ** (-6.0 + 8.5 * unit(symbol, "price"))
+        price = float(f"{price:.4g}")
+        draw = unit(symbol, "home")
+        home = _HOME_VENUES[-1][0]
+        for venue, weight in _HOME_VENUES:
+            if draw < weight:
+                home = venue
+                break
+            draw -= weight
+        chance = 0.05 + 0.75 * size
+        listed_on = {home} | {v for v in others if v not in MAJORS_ONLY
+                              and unit(symbol, v, "listed") < chance}
+        venues[symbol] = frozenset(listed_on)
+        wild = 1.0 - 0.8 * size
+        funding = 0.01 + 0.03 * wild * spread(symbol, "funding") ** 3
+        profiles.append(CoinProfile(symbol, price, oi, funding_level=round(funding, 6)))
+    return tuple(profiles), venues
 
 
 def pair_id(coin: str, venue: str) -> str:
     kucoin = "XBT" if coin == "BTC" else coin
-    return _PAIR_FORMATS.get(venue, "{c}USDT").format(c=coin, k=kucoin)
+    template = _PAIR_FORMATS.get(venue) or _OTHER_PAIR_FORMATS.get(venue, "{c}USDT")
+    return template.format(c=coin, k=kucoin)
 
 
 def pair_label(venue: str) -> str:
@@ -178,3 +287,7 @@ def parse_exchange_list(text: str) -> frozenset[str] | None:
     found = {canonical_exchange(n, SUPPORTED_EXCHANGES + tuple(v for v, _ in BALANCE_VENUES))
              for n in names}
     return frozenset(v for v in found if v)
+
+
+SYNTHETIC_COINS, _SYNTHETIC_VENUES = _synthetic(frozenset(p.symbol for p in DEFAULT_COINS))
+ALL_COINS: tuple[CoinProfile, ...] = DEFAULT_COINS + SYNTHETIC_COINS

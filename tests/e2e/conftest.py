@@ -80,7 +80,9 @@ async def run_bot(settings: Settings) -> AsyncIterator[object]:
 
 @pytest.fixture
 async def cg() -> AsyncIterator[CoinGlassSim]:
-    sim = CoinGlassSim()
+    # Live data (no refresh lag): these tests count one alert per market move, and with
+    # staggered refreshes a move arrives as an alert plus a later escalation.
+    sim = CoinGlassSim(refresh_scale=0)
     for plan, key in KEYS.items():
         sim.add_key(key, plan)
     await sim.start()

@@ -55,7 +55,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def sim(clock: FakeClock) -> AsyncIterator[CoinGlassSim]:
-    simulator = CoinGlassSim(clock=clock)
+    # Every endpoint real time: these tests check shapes and that endpoints agree at one
+    # instant; refresh paces have their own tests (test_coinglass_paces.py).
+    simulator = CoinGlassSim(clock=clock, refresh_scale=0)
     for key, plan in KEYS.items():
         simulator.add_key(key, plan)
     simulator.add_key("lapsed", "standard", expired=True)
