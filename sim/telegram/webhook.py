@@ -57,12 +57,16 @@ class WebhookPusher:
         self.attempts: list[WebhookAttempt] = []
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task | None = None
+        self._running = False
 
     async def start(self) -> None:
+        self._running = True
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         self._task = asyncio.create_task(self._run(), name="telegram-sim-webhook")
 
     async def stop(self) -> None:
+        # The flag as well as cancel(): Python 3.11's wait_for can swallow a cancellation.
+        self._running = False
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -74,7 +78,7 @@ class WebhookPusher:
 
     async def _run(self) -> None:
         delay = self.first_retry
-        while True:
+        while self._running:
             event = self.changed()
             webhook, update = self.updates.webhook, self.updates.first()
             if webhook is None or update is None:
@@ -91,13 +95,13 @@ class WebhookPusher:
         """Sleep ``delay``, cut short when the webhook is changed or deleted."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + delay
-        while self.updates.webhook is webhook:
+        while self._running and self.updates.webhook is webhook:
             event = self.changed()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            if loop.time() >= deadline:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+                async with asyncio.timeout_at(deadline):
+                    await event.wait()
 
     async def _post(self, webhook: Webhook, update: dict) -> bool:
         headers = {"Content-Type": "application/json"}
