@@ -5,6 +5,9 @@
     app = ApplicationBuilder().token(tg.token).base_url(tg.base_url).build()
     tg.user_sends(42, "/start")
     reply = await tg.wait_for_message(42, "Welcome")
+
+Flood rules are in ``flood.py``, webhook delivery in ``webhook.py``, the methods served in
+``methods.py``; ``testing.py`` has a clock tests move and PNG bytes to upload.
 """
 
 from .errors import ApiError

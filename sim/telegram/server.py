@@ -118,7 +118,6 @@ class TelegramSim:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self._port = None
 
     async def __aenter__(self) -> TelegramSim:
         await self.start()
