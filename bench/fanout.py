@@ -24,7 +24,7 @@ from bot.services import SERVICES_KEY
 from core.config import load_settings
 from core.signals.model import Direction, Level, Signal
 from core.storage.repo import PollWrite
-from sim.telegram import TelegramSim
+from sim.telegram import FloodLimits, TelegramSim
 
 FIRST_USER = 5_000_000
 
@@ -64,7 +64,7 @@ async def measure(alerts: int, rate: float, folder: Path) -> dict:
                 svc.repo.commit_poll(user, PollWrite(alerts=[{
                     "kind": "alert", "coin": "ETH", "level": int(Level.HIGH),
                     "payload": alert_payload("ETH")}]))
-        tg.set_flood_limits(global_per_second=rate, per_chat_per_second=1)
+        tg.set_flood(FloodLimits(global_per_second=int(rate), private_per_second=1))
         sends_before = len(tg.calls_to("sendMessage"))
         started = time.perf_counter()
         while svc.repo.overview()["pending_alerts"]:

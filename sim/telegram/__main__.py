@@ -2,7 +2,8 @@
 
 Point the bot at it with ``TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot`` and the same token.
 Lines typed here are sent as the user's messages; ``!press MESSAGE_ID DATA`` taps a button.
-The bot's messages are printed as they are sent or edited. Ctrl-C stops.
+The bot's messages are printed as they are sent or edited. Telegram's flood limits apply unless
+``--no-flood`` is given. Ctrl-C stops.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import asyncio
 import sys
 import threading
 
+from .flood import FloodLimits
+from .models import BotMessage
 from .server import TelegramSim
-from .state import BotMessage
 
 
 def _print_message(msg: BotMessage) -> None:
@@ -25,8 +27,9 @@ def _print_message(msg: BotMessage) -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    tg = TelegramSim(token=args.token)
-    await tg.start(host=args.host, port=args.port)
+    flood = None if args.no_flood else FloodLimits.telegram()
+    tg = TelegramSim(token=args.token, flood=flood, host=args.host, port=args.port)
+    await tg.start()
     tg.add_listener(_print_message)
     print(
         f"Telegram simulator at {tg.base_url} (token {args.token}); user id {args.user_id}",
@@ -61,6 +64,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--user-id", type=int, default=1001)
+    parser.add_argument("--no-flood", action="store_true", help="admit every send")
     try:
         asyncio.run(_run(parser.parse_args()))
     except KeyboardInterrupt:

@@ -1,105 +1,97 @@
 """HTTP front of the simulated Telegram, and the :class:`TelegramSim` API tests drive it with.
 
-python-telegram-bot posts ``/bot<TOKEN>/<method>`` with form fields (objects JSON-encoded) or
-multipart/form-data when uploading; JSON bodies and query strings work too. Responses are
-``{"ok": true, "result": ...}`` or Telegram's error body with a matching HTTP status, so PTB
-raises the same exceptions it would against api.telegram.org.
-
 ``getUpdates`` is real long polling: it parks until an update arrives or ``timeout`` passes,
-and a newer ``getUpdates`` ends a parked one with 409 Conflict, as Telegram does.
+and a newer ``getUpdates`` ends a parked one with 409 Conflict, as Telegram does. With a
+webhook set, updates are pushed instead (``webhook.py``) and ``getUpdates`` answers 409.
+
+Start-up failures an operator meets can be staged: a wrong token answers 401 on every method,
+:meth:`TelegramSim.simulate_conflict` plays another instance polling the same token, and a
+fixed ``port`` lets a test start the bot before Telegram is reachable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import json
 import logging
 import threading
 import time
-from functools import partial
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from .state import ApiCall, ApiError, BotMessage, TelegramState, Upload
+from .errors import CONFLICT_OTHER_POLL, UNAUTHORIZED, ApiError
+from .flood import FloodLimits
+from .models import ApiCall, BotMessage
+from .state import TelegramState
+from .updates import Webhook
+from .waiting import Changes, wait_for
+from .webhook import WebhookAttempt, WebhookPusher
+from .wire import describe_call, error_response, int_param, ok_response, read_params
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-# Form fields PTB sends as raw strings; every other field is JSON-encoded by PTB and decoded here.
-_STRING_FIELDS = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "callback_query_id",
-        "inline_message_id",
-        "url",
-        "photo",
-        "action",
-        "language_code",
-        "secret_token",
-        "ip_address",
-        "business_connection_id",
-        "message_effect_id",
-        "description",
-        "short_description",
-        "name",
-    }
-)
-_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-
-
-class _Changes:
-    """Wakes every waiter after a change; capture ``event`` before checking to miss nothing."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    def notify(self) -> None:
-        event, self.event = self.event, asyncio.Event()
-        event.set()
-
 
 class TelegramSim:
-    """A Telegram Bot API server on 127.0.0.1 for one bot token, plus the users who talk to it."""
+    """A Telegram Bot API server on 127.0.0.1 for one bot token, plus the users who talk to it.
+
+    ``flood`` defaults to Telegram's published limits (see ``flood.py``); ``None`` admits every
+    send. ``port`` fixes the port (0: any free one); with a fixed port ``base_url`` is known
+    before :meth:`start`. ``webhook_backoff`` is the first and the longest pause between
+    webhook delivery attempts, in seconds.
+    """
 
     def __init__(
         self,
         token: str = "123456:TEST-TOKEN",
         *,
         clock: Callable[[], float] = time.time,
+        flood: FloodLimits | None = FloodLimits.telegram(),
+        host: str = "127.0.0.1",
+        port: int = 0,
         bot_username: str = "perpwatch_test_bot",
         bot_name: str = "perpwatch",
         privacy_mode: bool = True,
+        webhook_backoff: tuple[float, float] = (0.05, 2.0),
     ) -> None:
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         self.token = token
         self.clock = clock
-        self._changes = _Changes()
+        self._host, self._fixed_port = host, port
+        self._changes = Changes()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
+        self._conflict = False
         self._poller: object | None = None  # the getUpdates request currently parked
         self.state = TelegramState(
             bot_id=bot_id,
             bot_username=bot_username,
             bot_name=bot_name,
             clock=clock,
+            flood=flood,
             privacy_mode=privacy_mode,
             on_change=self._notify,
+        )
+        first_retry, max_retry = webhook_backoff
+        self._webhook = WebhookPusher(
+            self.state.updates,
+            clock,
+            lambda: self._changes.event,
+            first_retry=first_retry,
+            max_retry=max_retry,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(self, host: str | None = None, port: int | None = None) -> None:
+        """Listen on ``host:port`` (defaults: the constructor's) and start webhook delivery."""
+        self._host = host or self._host
+        port = self._fixed_port if port is None else port
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._changes = _Changes()
+        self._changes = Changes()
         self._closing = False
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -108,15 +100,21 @@ class TelegramSim:
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self._host = host
+        site = web.TCPSite(self._runner, self._host, port)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         self._port = self._runner.addresses[0][1]
+        await self._webhook.start()
 
     async def stop(self) -> None:
-        """Release parked long polls and close the server."""
+        """Release parked long polls, stop webhook delivery and close the server."""
         self._closing = True
         self._notify()
+        await self._webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -130,9 +128,10 @@ class TelegramSim:
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("TelegramSim is not started")
-        return self._port
+        port = self._port or self._fixed_port
+        if not port:
+            raise RuntimeError("TelegramSim is not started and has no fixed port")
+        return port
 
     @property
     def base_url(self) -> str:
@@ -157,7 +156,7 @@ class TelegramSim:
     # -- HTTP ------------------------------------------------------------------------------
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        return _error_response(ApiError(404, "Not Found"))
+        return error_response(ApiError(404, "Not Found"))
 
     async def _handle(self, request: web.Request) -> web.Response:
         arrival = self.clock()
@@ -165,9 +164,9 @@ class TelegramSim:
         params: dict = {}
         name = method
         try:
-            params = await _read_params(request)
             if request.match_info["token"] != self.token:
-                raise ApiError(401, "Unauthorized")
+                raise ApiError(401, UNAUTHORIZED)
+            params = await read_params(request)
             name = self.state.canonical(method)
             if name == "getUpdates":
                 result = await self._get_updates(request, params)
@@ -177,27 +176,32 @@ class TelegramSim:
                 result = self.state.execute(name, params)
         except ApiError as exc:
             self.state.record(ApiCall(name, params, arrival, False, exc.code, exc.description))
-            return _error_response(exc)
+            return error_response(exc)
+        except ConnectionResetError:  # the client hung up mid-request: nobody to answer
+            return web.Response(status=499)
         except Exception as exc:  # a simulator bug: answer like Telegram's 500, loudly
             log.exception("TelegramSim failed on %s", name)
             error = ApiError(500, f"Internal Server Error: simulator failed: {exc!r}")
             self.state.record(ApiCall(name, params, arrival, False, 500, error.description))
-            return _error_response(error)
+            return error_response(error)
         self.state.record(ApiCall(name, params, arrival, True, result=result))
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+        return ok_response(result)
 
     async def _get_updates(self, request: web.Request, params: dict) -> list[dict] | None:
         fault = self.state.take_fault("getUpdates")
         if fault is not None:
             raise fault.error()
-        offset = _int_param(params, "offset")
-        limit = min(max(_int_param(params, "limit") or 100, 1), 100)
+        if self._conflict:
+            raise ApiError(409, CONFLICT_OTHER_POLL)
+        updates_queue = self.state.updates
+        offset = int_param(params, "offset")
+        limit = min(max(int_param(params, "limit") or 100, 1), 100)
         try:
             timeout = max(float(params.get("timeout") or 0), 0.0)
         except (TypeError, ValueError):
             raise ApiError(400, "Bad Request: wrong parameter timeout") from None
-        self.state.set_allowed_updates(params.get("allowed_updates"))
-        updates = self.state.take_updates(offset, limit)
+        updates = updates_queue.take(offset, limit)
+        updates_queue.set_allowed(params.get("allowed_updates"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         if updates or timeout <= 0 or self._closing:
@@ -209,16 +213,12 @@ class TelegramSim:
         try:
             while True:
                 event = self._changes.event
-                if self._poller is not me:
+                if self._poller is not me or self._conflict:
                     if request.transport is None or request.transport.is_closing():
                         return None  # abandoned (PTB cancels its poll on shutdown)
-                    raise ApiError(
-                        409,
-                        "Conflict: terminated by other getUpdates request; make sure that "
-                        "only one bot instance is running",
-                    )
+                    raise ApiError(409, CONFLICT_OTHER_POLL)
                 # offset was applied above; later rounds only look for new updates
-                updates = self.state.take_updates(None, limit)
+                updates = updates_queue.take(None, limit)
                 remaining = deadline - loop.time()
                 if updates or remaining <= 0 or self._closing:
                     return updates
@@ -248,7 +248,7 @@ class TelegramSim:
         In groups privacy mode applies: only commands, mentions and replies to the bot reach it.
         Writing in a private chat that blocked the bot unblocks it first, as the app does.
         """
-        return self.state.user_sends(
+        return self.state.users.sends(
             user_id,
             text,
             chat_id=chat_id,
@@ -262,15 +262,15 @@ class TelegramSim:
         self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
     ) -> str:
         """The user taps the inline button with ``data``; returns the callback query id."""
-        return self.state.user_presses(user_id, message_id, data, chat_id=chat_id)
+        return self.state.users.presses(user_id, message_id, data, chat_id=chat_id)
 
     def user_blocks_bot(self, user_id: int, *, notify: bool = True) -> None:
         """Later sends to the user answer 403; ``notify`` also sends my_chat_member (kicked)."""
-        self.state.user_blocks_bot(user_id, notify=notify)
+        self.state.users.blocks(user_id, notify=notify)
         self._notify()
 
     def user_unblocks_bot(self, user_id: int, *, notify: bool = True) -> None:
-        self.state.user_unblocks_bot(user_id, notify=notify)
+        self.state.users.unblocks(user_id, notify=notify)
         self._notify()
 
     # -- what the bot did ------------------------------------------------------------------
@@ -285,36 +285,51 @@ class TelegramSim:
     def messages(
         self, chat_id: int | None = None, *, include_deleted: bool = False
     ) -> list[BotMessage]:
-        return self.state.messages(chat_id, include_deleted=include_deleted)
+        return self.state.store.messages(chat_id, include_deleted=include_deleted)
 
     def message(self, chat_id: int, message_id: int) -> BotMessage | None:
-        return self.state.message(chat_id, message_id)
+        return self.state.store.message(chat_id, message_id)
 
     def user_message_deleted(self, chat_id: int, message_id: int) -> bool:
-        return self.state.user_message_deleted(chat_id, message_id)
+        return self.state.store.user_message_deleted(chat_id, message_id)
 
     def callback_answers(self, callback_query_id: str) -> list[dict]:
-        return list(self.state.callback_answer_log.get(callback_query_id, []))
+        return list(self.state.store.callback_answers.get(callback_query_id, []))
 
     @property
     def commands(self) -> list[dict]:
-        return self.state.commands
+        return self.state.api.commands
 
     def sent_count(self, chat_id: int | None = None, method: str = "sendMessage") -> int:
         return self.state.sent_count(chat_id, method)
 
     def add_listener(self, listener: Callable[[BotMessage], None]) -> Callable[[], None]:
         """Call ``listener(message)`` on every send, edit and delete; returns an unsubscribe."""
-        return self.state.add_listener(listener)
+        return self.state.store.add_listener(listener)
 
-    # -- flood control and faults ----------------------------------------------------------
+    # -- flood control ---------------------------------------------------------------------
 
-    def set_flood_limits(
-        self,
-        global_per_second: float | None = None,
-        per_chat_per_second: float | None = None,
-    ) -> None:
-        self.state.flood.configure(global_per_second, per_chat_per_second)
+    @property
+    def flood_limits(self) -> FloodLimits | None:
+        return self.state.flood.limits
+
+    def set_flood(self, limits: FloodLimits | None) -> None:
+        """Enforce ``limits`` from now on (``None``: off); sends already made still count."""
+        self.state.flood.configure(limits)
+
+    def count_429(self, chat_id: int | None = None) -> int:
+        """429 answers given so far (flood control and injected ones), optionally in one chat."""
+        return self.state.count_errors(429, chat_id)
+
+    def send_times(self, chat_id: int | None = None) -> list[float]:
+        """Clock times of accepted sends, oldest first: every chat's, or one chat's."""
+        return self.state.flood.send_times(chat_id)
+
+    def max_sends_in_window(self, seconds: float, chat_id: int | None = None) -> int:
+        """The most accepted sends in any window of ``seconds`` (bot-wide, or in one chat)."""
+        return self.state.flood.max_in_window(seconds, chat_id)
+
+    # -- faults ----------------------------------------------------------------------------
 
     def fail_next(
         self,
@@ -346,31 +361,32 @@ class TelegramSim:
         """Drop every error queued with :meth:`fail_next` (flood limits stay as set)."""
         self.state.faults.clear()
 
+    def simulate_conflict(self, on: bool = True) -> None:
+        """Play another instance polling this token: getUpdates answers 409 until switched off."""
+        self._conflict = on
+        self._notify()  # ends a parked getUpdates with the 409 at once
+
     def reset(self) -> None:
+        """Forget chats, messages, calls, webhook and faults; keep identity and flood limits."""
         self.state.reset()
 
-    # -- waiting ---------------------------------------------------------------------------
+    # -- webhook ---------------------------------------------------------------------------
 
-    async def _wait(
-        self, check: Callable[[], T | None], timeout: float, poll: float | None = None
-    ) -> T | None:
-        """Re-run ``check`` after every change (and every ``poll`` s) until truthy or timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            event = self._changes.event
-            found = check()
-            if inspect.isawaitable(found):
-                found = await found
-            if found:
-                return found
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return None
-            try:
-                await asyncio.wait_for(event.wait(), min(remaining, poll or remaining))
-            except TimeoutError:
-                pass
+    @property
+    def webhook(self) -> Webhook | None:
+        """What setWebhook configured, or ``None`` while the bot uses getUpdates."""
+        return self.state.updates.webhook
+
+    @property
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every webhook POST so far, in order, with the answer or error it met."""
+        return list(self._webhook.attempts)
+
+    @property
+    def pending_update_count(self) -> int:
+        return len(self.state.updates)
+
+    # -- waiting ---------------------------------------------------------------------------
 
     async def wait_for_message(
         self,
@@ -387,7 +403,7 @@ class TelegramSim:
         """
 
         def check() -> BotMessage | None:
-            for msg in self.state.messages(chat_id):
+            for msg in self.messages(chat_id):
                 if msg.message_id <= after:
                     continue
                 if contains is not None and contains not in msg.text and contains not in msg.html:
@@ -397,7 +413,7 @@ class TelegramSim:
                 return msg
             return None
 
-        found = await self._wait(check, timeout)
+        found = await wait_for(self._changes, check, timeout)
         if found is None:
             wanted = f"containing {contains!r}" if contains is not None else "matching"
             raise TimeoutError(
@@ -424,12 +440,12 @@ class TelegramSim:
                     return call
             return None
 
-        found = await self._wait(check, timeout)
+        found = await wait_for(self._changes, check, timeout)
         if found is None:
             seen = [c for c in self.state.calls[since:] if c.method == method]
             raise TimeoutError(
                 f"no matching {method} call within {timeout}s; {len(seen)} {method} calls seen: "
-                + "; ".join(_describe_call(c) for c in seen[-5:])
+                + "; ".join(describe_call(c) for c in seen[-5:])
             )
         return found
 
@@ -439,20 +455,20 @@ class TelegramSim:
         timeout: float = 10.0,
     ) -> None:
         """Wait until ``predicate()`` holds; re-checked on every change and every 20 ms."""
-        if not await self._wait(predicate, timeout, poll=0.02):
+        if not await wait_for(self._changes, predicate, timeout, poll=0.02):
             raise TimeoutError(
                 f"condition {getattr(predicate, '__name__', predicate)!r} not met within "
                 f"{timeout}s; last calls: "
-                + "; ".join(_describe_call(c) for c in self.state.calls[-5:])
+                + "; ".join(describe_call(c) for c in self.state.calls[-5:])
             )
 
     def describe_chat(self, chat_id: int) -> str:
         """A short dump of a chat for failure messages."""
-        chat = self.state.chats.get(chat_id)
+        chat = self.state.store.chats.get(chat_id)
         if chat is None:
             return f"chat {chat_id} never talked to the bot"
         lines = [f"chat {chat_id} ({chat.type}{', blocked' if chat.blocked else ''}) holds:"]
-        for msg in self.state.messages(chat_id, include_deleted=True)[-10:]:
+        for msg in self.messages(chat_id, include_deleted=True)[-10:]:
             flags = "".join(
                 f" [{f}]" for f, on in (("deleted", msg.deleted), ("photo", msg.photo)) if on
             )
@@ -461,55 +477,5 @@ class TelegramSim:
         if len(lines) == 1:
             lines.append("  no bot messages")
         failures = [c for c in self.state.calls if not c.ok and c.chat_id == chat_id][-5:]
-        lines += [f"  failed: {_describe_call(c)}" for c in failures]
+        lines += [f"  failed: {describe_call(c)}" for c in failures]
         return "\n".join(lines)
-
-
-async def _read_params(request: web.Request) -> dict:
-    """Decode query string plus JSON, urlencoded or multipart body into typed params."""
-    params: dict[str, Any] = {k: _decode_field(k, v) for k, v in request.query.items()}
-    if not request.can_read_body:
-        return params
-    if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "Bad Request: can't parse JSON body") from None
-        if isinstance(body, dict):
-            params.update(body)
-        return params
-    form = await request.post()
-    for key, value in form.items():
-        if isinstance(value, web.FileField):
-            params[key] = Upload(value.filename, value.content_type, value.file.read())
-        else:
-            params[key] = _decode_field(key, value)
-    return params
-
-
-def _decode_field(name: str, value: str) -> Any:
-    if name in _STRING_FIELDS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # e.g. "@channelname"
-
-
-def _int_param(params: dict, name: str) -> int | None:
-    value = params.get(name)
-    try:
-        return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: wrong parameter {name}") from None
-
-
-def _error_response(exc: ApiError) -> web.Response:
-    return web.json_response(exc.body(), status=exc.code, dumps=_dumps)
-
-
-def _describe_call(call: ApiCall) -> str:
-    outcome = "ok" if call.ok else f"{call.error_code} {call.description}"
-    text = call.params.get("text") or call.params.get("caption")
-    shown = f" {str(text)[:60]!r}" if text else ""
-    return f"{call.method}(chat {call.params.get('chat_id')}){shown} -> {outcome}"

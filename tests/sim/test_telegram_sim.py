@@ -1,4 +1,9 @@
-"""The Telegram simulator, driven by a real python-telegram-bot client over loopback HTTP."""
+"""The Telegram simulator, driven by a real python-telegram-bot client over loopback HTTP.
+
+The simulator keeps Telegram's flood limits on here, as it does by default, on a clock the tests
+move: a test that sends twice into one private chat moves it a second on, as a paced bot would.
+Flood control, photos, webhooks and start-up failures have their own ``test_telegram_*`` files.
+"""
 
 from __future__ import annotations
 
@@ -17,22 +22,20 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 
 from sim.telegram import BotMessage, TelegramSim, Upload
 from sim.telegram.html import parse_html, utf16_len
+from sim.telegram.testing import ManualClock, png_bytes
 
 TOKEN = "123456:TEST-TOKEN"
 USER = 4242
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock():
+    return ManualClock()
 
 
 @pytest.fixture
-async def tg():
-    sim = TelegramSim(token=TOKEN)
+async def tg(clock):
+    sim = TelegramSim(token=TOKEN, clock=clock)  # Telegram's flood limits: the default
     await sim.start()
     yield sim
     await sim.stop()
@@ -208,11 +211,12 @@ def test_escaped_text_always_parses_back_to_itself(text):
     assert entities == ([{"type": "bold", "offset": 1, "length": utf16_len(text)}] if text else [])
 
 
-async def test_text_limits(tg, bot):
+async def test_text_limits(tg, bot, clock):
     tg.user_sends(USER, "/start")
     await bot.send_message(USER, "<b>" + "x" * 4096 + "</b>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match="(?i)message is too long"):
         await bot.send_message(USER, "x" * 4097)
+    clock.advance(1)
     await bot.send_message(USER, "😀" * 4096)  # the limit counts characters, not UTF-16 units
     with pytest.raises(BadRequest, match="(?i)message is too long"):
         await bot.send_message(USER, "😀" * 4097)
@@ -312,7 +316,7 @@ async def test_pressing_a_button_creates_a_callback_query(tg, bot):
         await bot.answer_callback_query("nope")
 
 
-# -- blocked users, flood control, injected faults -----------------------------------------------
+# -- blocked users and injected faults -----------------------------------------------
 
 
 async def test_blocked_user_is_forbidden_until_they_write_again(tg, bot):
@@ -327,31 +331,6 @@ async def test_blocked_user_is_forbidden_until_they_write_again(tg, bot):
     tg.user_sends(USER, "/start")  # "Restart" unblocks
     await bot.send_message(USER, "welcome back")
     assert tg.sent_count(USER) == 1
-
-
-async def test_flood_limits_raise_retry_after(monkeypatch):
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta
-    clock = FakeClock()
-    async with TelegramSim(token=TOKEN, clock=clock) as tg, Bot(TOKEN, base_url=tg.base_url) as bot:
-        for user in (1, 2, 3):
-            tg.user_sends(user, "/start")
-        tg.set_flood_limits(global_per_second=2, per_chat_per_second=0.5)
-        await bot.send_message(1, "a")
-        with pytest.raises(RetryAfter) as per_chat:
-            await bot.send_message(1, "b")
-        assert per_chat.value.retry_after == dtm.timedelta(seconds=2)
-        await bot.send_message(2, "c")
-        with pytest.raises(RetryAfter) as overall:
-            await bot.send_message(3, "d")
-        assert overall.value.retry_after == dtm.timedelta(seconds=1)
-        clock.now += 2
-        await bot.send_message(1, "b")
-        await bot.send_message(3, "d")
-        assert tg.sent_count() == 4
-        codes = [c.error_code for c in tg.calls_to("sendMessage")]
-        assert codes == [None, 429, None, 429, None, None]
-        tg.set_flood_limits(None, None)
-        await asyncio.gather(*(bot.send_message(1, str(i)) for i in range(5)))
 
 
 async def test_fail_next_injects_errors_then_recovers(tg, bot, monkeypatch):
@@ -376,11 +355,12 @@ async def test_fail_next_injects_errors_then_recovers(tg, bot, monkeypatch):
     assert [m.text for m in tg.messages(USER)] == ["finally"]
 
 
-async def test_fail_next_can_lose_the_answer_after_delivering(tg, bot):
+async def test_fail_next_can_lose_the_answer_after_delivering(tg, bot, clock):
     tg.user_sends(USER, "/start")
     tg.fail_next("sendMessage", error_code=502, deliver=True)
     with pytest.raises(NetworkError):
         await bot.send_message(USER, "alert")
+    clock.advance(1)
     await bot.send_message(USER, "alert")  # a naive retry duplicates the message
     assert [m.text for m in tg.messages(USER)] == ["alert", "alert"]
     assert tg.sent_count(USER) == 2 and [c.ok for c in tg.calls_to("sendMessage")] == [False, True]
@@ -389,10 +369,11 @@ async def test_fail_next_can_lose_the_answer_after_delivering(tg, bot):
 # -- photos, commands, chats -----------------------------------------------------------------------
 
 
-async def test_send_photo_by_upload_and_by_url(tg, bot):
+async def test_send_photo_by_upload_and_by_url(tg, bot, clock):
     tg.user_sends(USER, "/snapshot BTC")
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    png = png_bytes(64, 48)
     sent = await bot.send_photo(USER, png, caption="<b>BTC</b> heatmap", parse_mode="HTML")
+    clock.advance(1)
     await bot.send_photo(USER, "https://example.test/chart.png")
     first, second = tg.messages(USER)
     assert first.photo and first.text == "BTC heatmap" and first.html == "<b>BTC</b> heatmap"
@@ -450,6 +431,7 @@ async def test_wait_for_call_and_wait_until(tg, bot):
 
 
 async def test_many_concurrent_sends_arrive_once_each(tg, bot):
+    tg.set_flood(None)  # the HTTP server's concurrency is under test here, not the limits
     for user in range(1, 21):
         tg.user_sends(user, "/start")
     started = asyncio.get_running_loop().time()
