@@ -19,7 +19,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import __version__, jobs, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, apikey, fallback, forget, settings as settings_menu, snapshot, start, status,
+    admin, apikey, chart, fallback, forget, settings as settings_menu, snapshot, start, status,
     subscribe, thresholds,
 )
 from bot.sender import OutboxSender
@@ -116,8 +116,8 @@ def build_application(
     # message holding a key reaches nothing else.
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
-    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, status, forget,
-                   admin, fallback):
+    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
+                   forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
