@@ -55,6 +55,11 @@ class ChartRenderer:
         self._idle_timer: threading.Timer | None = None
         self.started = 0                     # how many pools were started (for tests)
 
+    @property
+    def running(self) -> bool:
+        """Whether a worker pool is up now."""
+        return self._executor is not None
+
     def _pool(self) -> Executor:
         with self._lock:
             if self._idle_timer is not None:

@@ -76,7 +76,7 @@ def chart_snapshot(data: ChartData) -> m.MarketSnapshot:
                                              data.missing.get("open_interest", ""))
 
     if step <= 3600:
-        recent = [i for i, t in enumerate(times) if t >= now - 3600]
+        recent = [i for i, t in enumerate(times) if t > now - 3600]
         longs = [data.liq_long[i] for i in recent]
         shorts = [data.liq_short[i] for i in recent]
         if recent and None not in longs and None not in shorts:
