@@ -14,8 +14,6 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import timezone, tzinfo
 
 from telegram import InputFile, Update
-from telegram.constants import ChatAction
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import chart_texts as ct
@@ -123,10 +121,9 @@ async def send_chart(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user: Use
     if supported is not None and coin not in set(supported):
         await _say(context, chat_id, ct.unknown_coin(coin, suggestions(coin, supported)))
         return
-    try:
-        await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
-    except TelegramError:
-        pass                # cosmetic
+    # No "sending photo…" chat action: it is rate-limited like a message (1 per second per
+    # chat, 30 per second overall), so it would delay this very photo by up to a second and,
+    # in a burst of charts, everyone else's replies (BENCHMARKS.md).
     user_wide, per_coin = svc.repo.thresholds(user.id)
     thresholds = ThresholdSet.resolve(user_wide, per_coin.get(coin))
     tz = user_timezone(user)
