@@ -290,8 +290,11 @@ async def _burst(render_mode: str, users: int, folder: Path) -> dict:
         log.close()
         await tg.stop()
         await cg.stop()
-    stalls = [late for at, late in json.loads((folder / "stalls.json").read_text())
-              if burst_from <= at <= burst_to]
+    recorded = json.loads((folder / "stalls.json").read_text())
+    timed = [(at - burst_from, late) for at, late in recorded if burst_from <= at <= burst_to]
+    stalls = [late for _, late in timed]
+    result["worst_stalls_at"] = [(round(t, 2), round(late * 1000)) for t, late in
+                                 sorted(timed, key=lambda x: -x[1])[:5]]
     result["loop_stalls"] = {
         "over_50ms": sum(1 for s in stalls if s > 0.05),
         "over_100ms": sum(1 for s in stalls if s > 0.1),
@@ -343,7 +346,10 @@ def main(argv: list[str] | None = None) -> dict:
               f"CoinGlass 429s {b['coinglass_429']}")
         st = b["loop_stalls"]
         print(f"  event loop stalls      max {st['max_ms']} ms, {st['over_50ms']} over 50 ms, "
-              f"{st['over_100ms']} over 100 ms (the bot's loop, during the burst)")
+              f"{st['over_100ms']} over 100 ms, {st['late_total_s']} s late in all "
+              f"(the bot's loop during the burst)")
+        print("  worst stalls (s into the burst, ms)  " + ", ".join(
+            f"{t} s: {ms}" for t, ms in b["worst_stalls_at"][:3]))
         print("  peak RSS per process   " + ", ".join(
             f"{name} {mb} MB" for name, mb in b["process_peaks_mb"].items()))
     return figures

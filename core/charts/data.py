@@ -4,8 +4,9 @@ One chart costs four history requests (price candles, aggregated open interest, 
 funding, aggregated liquidations), one per series at the interval :func:`resolution` chose;
 the liquidation map costs two (the map and one price candle). They go through the client like
 any other request, so the key's limiter paces them together with polling and the key never
-exceeds its plan's limit. A chart waits at most ``wait_seconds`` for room in the key's budget
-and says so (:class:`BudgetBusy`) rather than queueing behind polls for longer.
+exceeds its plan's limit. A chart that cannot get its answers within ``wait_seconds`` (plus
+the requests' own timeout) because the key's budget is taken gives up and says so
+(:class:`BudgetBusy`) rather than queueing behind polls for longer.
 
 Results are cached per key for ``ttl`` seconds (60 by default) in a small bounded cache, and a
 request arriving while the same fetch is in flight joins it: a chart asked for twice within a
@@ -204,7 +205,7 @@ class ChartFetcher:
         for name in ("price", "open_interest", "funding", "liquidations"):
             if name in got and not got[name]:
                 missing[name] = "no data"
-        return ChartData(
+        data = ChartData(
             coin=coin, plan=plan, resolution=res, times=times,
             open=tuple(c.open if c else None for c in price),
             high=tuple(c.high if c else None for c in price),
@@ -217,6 +218,11 @@ class ChartFetcher:
             fetched_at=self.clock(), pair=pair_of(coin), price_exchange=PRICE_EXCHANGE,
             liq_exchanges=DEFAULT_EXCHANGES, missing=missing,
         )
+        if not data.has_values():
+            # Answers whose candles all fall outside the window: nothing to draw, and an
+            # empty picture is worse than a line saying so.
+            raise ChartUnavailable(f"CoinGlass has no recent history for {coin}", "empty")
+        return data
 
     # --- the liquidation map (Professional and above) ---------------------------------------
 

@@ -285,7 +285,8 @@ def build_figure(data: ChartData, thresholds: ChartThresholds,
            f"funding_high {_minus(thresholds.funding_high)} %", theme)
     _hline(funding_ax, thresholds.funding_low, theme.low, "funding_low",
            f"funding_low {_minus(thresholds.funding_low)} %", theme)
-    funding_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g} %".replace("-", "−")))
+    funding_ax.yaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:.3g} %".replace("-", "−")))
     last_f = _last_value(data.funding)
     _title(funding_ax, theme, "Funding, OI-weighted, % per 8 h",
            signed(last_f, 4) + " %" if last_f is not None else "")
@@ -298,7 +299,8 @@ def build_figure(data: ChartData, thresholds: ChartThresholds,
     # Liquidations per candle, with the user's threshold scaled to the candle.
     tallest = _bars(liq_ax, x, data.liq_short, data.liq_long, step, theme)
     per_candle = thresholds.liquidation_usd * step / 3600.0
-    scaled = "" if step == 3600 else f" ≈ {usd_short(per_candle)} per {interval_text(res.interval)}"
+    scaled = ("" if step == 3600
+              else f" ≈ {usd_short(per_candle)} per {interval_text(res.interval)}")
     label = f"liquidation_usd {usd_short(thresholds.liquidation_usd)}/h{scaled}"
     liq_ax.axhline(0.0, color=theme.muted, linewidth=1.0, gid="zero")
     for sign, gid in ((1.0, "liquidation_usd_short"), (-1.0, "liquidation_usd_long")):
