@@ -8,13 +8,14 @@ so the bot keeps answering everyone while it renders.
 
 from __future__ import annotations
 
-import logging
 import re
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timezone, tzinfo
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import (
+    Application, BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters,
+)
 
 from bot import chart_texts as ct
 from bot import texts
@@ -34,8 +35,6 @@ from core.storage.crypto import KeyUnreadable
 from core.storage.repo import User
 from core.thresholds import ThresholdSet
 
-log = logging.getLogger(__name__)
-
 CHARTS_KEY = "charts"
 
 
@@ -48,6 +47,13 @@ def charts(context: ContextTypes.DEFAULT_TYPE) -> ChartService:
         service = ChartService(svc.coinglass, clock=svc.clock)
         bot_data[CHARTS_KEY] = service
     return service
+
+
+def close(app: Application) -> None:
+    """Stop the render worker now (for ``post_shutdown``; unused, it stops after a minute)."""
+    service = app.bot_data.pop(CHARTS_KEY, None)
+    if service is not None:
+        service.close()
 
 
 def effective_plan(user: User) -> Plan:

@@ -19,7 +19,6 @@ A series CoinGlass fails to deliver becomes a gap (``None`` values) named in
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Hashable
@@ -34,8 +33,6 @@ from core.coinglass.errors import (
 from core.coinglass.models import Candle, LiquidationPoint
 from core.coinglass.ratelimit import key_fingerprint
 from core.plans import PLAN_INFO, Plan
-
-log = logging.getLogger(__name__)
 
 PRICE_EXCHANGE = "Binance"
 MAP_RANGE = "1d"
