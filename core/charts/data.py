@@ -193,6 +193,9 @@ class ChartFetcher:
         times = _grid(step, res.candles, newest)
         candles: dict[float, Candle] = {c.time.timestamp(): c for c in got.get("price", [])}
         oi = {c.time.timestamp(): c.close for c in got.get("open_interest", [])}
+        # OI-weighted funding is in percent per funding interval; the venues that carry most
+        # of the OI (Binance, OKX, Bybit) settle every 8 h, so it is read as % per 8 h, the
+        # unit of funding_high and funding_low (an approximation where 1 h venues weigh in).
         funding = {c.time.timestamp(): c.close for c in got.get("funding", [])}
         liqs: dict[float, LiquidationPoint] = {p.time.timestamp(): p
                                                for p in got.get("liquidations", [])}
