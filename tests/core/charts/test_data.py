@@ -150,3 +150,25 @@ async def test_ttl_cache_does_not_keep_failures():
     async def ok():
         return 5
     assert await cache.get("k", ok) == 5
+
+
+async def test_oi_weighted_funding_history_request_and_recorded_body():
+    import httpx
+
+    from tests.conftest import recorded
+    seen = []
+    body = recorded("funding-rate-oi-weight-history")["body"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=body)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    candles = await CoinGlassClient(http, "https://cg.test").funding_oi_weight_history(
+        "key-0000000000000000", "BTC", "4h", 42)
+    await http.aclose()
+    (request,) = seen
+    assert request.url.path == paths.FUNDING_OI_WEIGHT_HISTORY
+    assert dict(request.url.params) == {"symbol": "BTC", "interval": "4h", "limit": "42"}
+    assert candles and all(isinstance(c.close, float) for c in candles)   # strings coerced
+    assert [c.time for c in candles] == sorted(c.time for c in candles)
