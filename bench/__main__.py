@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import fanout, poll_cycle, signals
+from bench import charts, fanout, poll_cycle, signals
 
 
 def main() -> None:
@@ -11,6 +11,8 @@ def main() -> None:
     poll_cycle.main([])
     print()
     fanout.main([])
+    print()
+    charts.main([])
 
 
 if __name__ == "__main__":

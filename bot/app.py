@@ -19,8 +19,8 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot import __version__, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, fallback, forget, settings as settings_menu, snapshot, start,
-    status, subscribe, thresholds,
+    admin, alerts, apikey, chart, fallback, forget, settings as settings_menu, snapshot,
+    start, status, subscribe, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -128,8 +128,8 @@ def build_application(
     # message holding a key reaches nothing else.
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
-    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, status, alerts,
-                   forget, admin, fallback):
+    for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
+                   alerts, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)

@@ -30,11 +30,12 @@ SCENARIOS = ("cascade", "squeeze", "top", "calm")
 
 BANNER = """\
 perpwatch offline demo — a simulated CoinGlass and a simulated Telegram, both on 127.0.0.1.
-Type what you would send the bot, e.g. /start, /setkey {key}, /subscribe ETH, /snapshot ETH.
+Type what you would send the bot, e.g. /start, /setkey {key}, /subscribe ETH, /snapshot ETH,
+/chart ETH (pictures are saved as PNG files; their paths are printed).
 Move the market with !cascade ETH, !squeeze BTC, !top SOL or !calm ETH; press a button with
 !press N (its number as printed); quit with !quit or Ctrl-D."""
 
-TOUR = ("/start", f"/setkey {DEMO_KEY}", "/subscribe ETH", "/snapshot ETH")
+TOUR = ("/start", f"/setkey {DEMO_KEY}", "/subscribe ETH", "/snapshot ETH", "/chart ETH")
 
 
 def _print(text: str) -> None:
@@ -42,16 +43,24 @@ def _print(text: str) -> None:
 
 
 class Chat:
-    """Prints the bot's messages in the demo user's chat, as a chat app would show them."""
+    """Prints the bot's messages in the demo user's chat, as a chat app would show them.
 
-    def __init__(self, tg: TelegramSim):
+    A photo is shown as its caption and size; with ``save_to`` (a terminal session) the PNG
+    is saved there too and its path printed, so it can be opened."""
+
+    def __init__(self, tg: TelegramSim, save_to: Path | None = None):
         self.tg = tg
+        self.save_to = save_to
         self.buttons: list[tuple[int, str]] = []      # (message id, callback data) by number
 
     def show(self, message: BotMessage) -> None:
         if message.chat_id != DEMO_USER or message.deleted:
             return
         label = "bot (edited)" if message.edited else "bot"
+        if message.photo and not message.edited:
+            label = "bot (picture)"
+            # The upload is recorded once this send completes: look it up right after.
+            asyncio.get_running_loop().call_soon(self._show_photo, message.message_id)
         body = textwrap.indent(message.text, "    ")
         _print(f"\n{label} ›\n{body}")
         for row in message.buttons:
@@ -60,6 +69,20 @@ class Chat:
                 self.buttons.append((message.message_id, data))
                 shown.append(f"[{len(self.buttons)}: {text}]")
             _print("    " + " ".join(shown))
+
+    def _show_photo(self, message_id: int) -> None:
+        upload = next((c.params.get("photo") for c in self.tg.calls_to("sendPhoto")
+                       if c.ok and c.result and c.result.get("message_id") == message_id), None)
+        data = getattr(upload, "data", None)
+        if data is None:
+            return
+        note = f"    🖼 {getattr(upload, 'filename', 'chart.png')}: PNG, {len(data) // 1024} KB"
+        if self.save_to is not None:
+            self.save_to.mkdir(parents=True, exist_ok=True)
+            path = self.save_to / f"{message_id}-{getattr(upload, 'filename', 'chart.png')}"
+            path.write_bytes(data)
+            note += f", saved to {path}"
+        _print(note)
 
     def press(self, number: int) -> bool:
         if not 1 <= number <= len(self.buttons):
@@ -79,7 +102,8 @@ async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
         after = max((m.message_id for m in tg.messages(DEMO_USER)), default=0)
         await _say(tg, step)
         expect = "Key saved" if step.startswith("/setkey") else None
-        await tg.wait_for_message(DEMO_USER, expect, timeout=30, after=after)
+        photo = (lambda m: m.photo) if step.startswith("/chart") else None
+        await tg.wait_for_message(DEMO_USER, expect, predicate=photo, timeout=30, after=after)
         await asyncio.sleep(0.5)
     _print("\n— the market: ETH longs are crowded; price breaks down into a liquidation cascade —")
     cg.market.scenario("cascade", "ETH")
@@ -126,7 +150,8 @@ async def _demo(settings: Settings, interactive: bool) -> int:
     tg = TelegramSim()
     await cg.start()
     await tg.start()
-    chat = Chat(tg)
+    charts = Path(tempfile.gettempdir()) / "perpwatch-demo-charts" if interactive else None
+    chat = Chat(tg, save_to=charts)
     tg.add_listener(chat.show)
     try:
         with tempfile.TemporaryDirectory(prefix="perpwatch-demo-") as folder:

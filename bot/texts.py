@@ -37,6 +37,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("set", "change a threshold: /set oi_change 3"),
     ("settings", "all settings as buttons"),
     ("snapshot", "the market now: /snapshot ETH"),
+    ("chart", "a chart: /chart ETH, /chart ETH 7d"),
     ("status", "key, plan, usage, last and next poll"),
     ("history", "your last 10 alerts"),
     ("pause", "mute alerts: /pause, /pause 2h"),

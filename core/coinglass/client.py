@@ -349,3 +349,14 @@ class CoinGlassClient:
         data = await self._data(api_key, paths.LIQUIDATION_AGGREGATED_MAP,
                                 {"symbol": coin, "range": range_}, per_minute)
         return parse.liquidation_map(data, paths.LIQUIDATION_AGGREGATED_MAP)
+
+    # --- charts (appended for core/charts) --------------------------------------------------
+
+    async def funding_oi_weight_history(self, api_key: str, coin: str, interval: str,
+                                        limit: int, *,
+                                        per_minute: int | None = None) -> list[Candle]:
+        """OI-weighted funding OHLC of ``coin`` (percent; numbers or strings, §8.1)."""
+        data = await self._data(api_key, paths.FUNDING_OI_WEIGHT_HISTORY, {
+            "symbol": coin, "interval": interval, "limit": limit,
+        }, per_minute)
+        return parse.candles(data, paths.FUNDING_OI_WEIGHT_HISTORY)
