@@ -27,7 +27,7 @@ STARTUP = "startup-fresh-key-0000000003"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[CoinGlassSim]:
-    server = CoinGlassSim()
+    server = CoinGlassSim(refresh_scale=0)       # CoinGlass live: our own paces under test
     server.add_key(KEY, "hobbyist")
     server.add_key(STANDARD, "standard")
     server.add_key(STARTUP, "startup")

@@ -80,9 +80,8 @@ async def run_bot(settings: Settings) -> AsyncIterator[object]:
 
 @pytest.fixture
 async def cg() -> AsyncIterator[CoinGlassSim]:
-    # Live data (no refresh lag): these tests count one alert per market move, and with
-    # staggered refreshes a move arrives as an alert plus a later escalation.
-    sim = CoinGlassSim(refresh_scale=0)
+    # CoinGlass's refresh paces, compressed tenfold like the 1-second polls of these tests.
+    sim = CoinGlassSim(refresh_scale=0.1)
     for plan, key in KEYS.items():
         sim.add_key(key, plan)
     await sim.start()
@@ -92,8 +91,8 @@ async def cg() -> AsyncIterator[CoinGlassSim]:
 
 @pytest.fixture
 async def tg() -> AsyncIterator[TelegramSim]:
-    # strict Telegram windows are switched on once the bot paces every send (issue 11)
-    sim = TelegramSim(flood=None)
+    # Telegram's windows, strictly: every send of the bot is paced (bot/pacing.py).
+    sim = TelegramSim()
     await sim.start()
     yield sim
     await sim.stop()
