@@ -10,7 +10,7 @@ from core.coins import POPULAR
 from core.plans import Plan
 from core.signals.catalog import SIGNALS
 from core.signals.model import Level
-from core.thresholds import PRESETS, format_value, visible_specs
+from core.thresholds import PRESETS, display_value, visible_specs
 
 
 def _rows(buttons: list[Button], per_row: int) -> list[list[Button]]:
@@ -45,14 +45,14 @@ def settings_signals(plan: Plan, disabled: set[str]) -> Markup:
     buttons = [Button(("⛔ " if s.id in disabled else "✅ ") + s.name,
                       callback_data=f"set:sig:{s.id}")
                for s in SIGNALS if s.min_plan <= plan]
-    return Markup(_rows(buttons, 2) + [[Button("« Back", callback_data="set:main")]])
+    return Markup(_rows(buttons, 1) + [[Button("« Back", callback_data="set:main")]])
 
 
 def settings_thresholds(plan: Plan, values: dict[str, float]) -> Markup:
-    buttons = [Button(f"{spec.name} {format_value(spec.name, values[spec.name])}",
+    buttons = [Button(f"{spec.title}: {display_value(spec.name, values[spec.name])}",
                       callback_data=f"set:th:{spec.name}")
                for spec in visible_specs(plan) if spec.name != "min_level"]
-    return Markup(_rows(buttons, 2) + [[Button("« Back", callback_data="set:main")]])
+    return Markup(_rows(buttons, 1) + [[Button("« Back", callback_data="set:main")]])
 
 
 def settings_threshold(name: str) -> Markup:
@@ -67,6 +67,22 @@ def settings_threshold(name: str) -> Markup:
 def settings_presets() -> Markup:
     return Markup([[Button(name, callback_data=f"set:pre:{name}") for name in PRESETS],
                    [Button("« Back", callback_data="set:main")]])
+
+
+def history_buttons(item_ids: list[int]) -> Markup | None:
+    if not item_ids:
+        return None
+    buttons = [Button(str(n), callback_data=f"al:open:{i}") for n, i in enumerate(item_ids, 1)]
+    return Markup(_rows(buttons, 5))
+
+
+def preset_confirm(name: str) -> Markup:
+    return Markup([[Button(f"Apply {name}", callback_data=f"set:apply:{name}"),
+                    Button("« Presets", callback_data="set:pre")]])
+
+
+def settings_back() -> Markup:
+    return Markup([[Button("« Settings", callback_data="set:main")]])
 
 
 def forget_confirm() -> Markup:

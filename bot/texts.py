@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from bot import alert_texts
+from bot.settings_texts import (  # noqa: F401 - texts.X is how handlers reach them
+    SETTINGS_CLOSED, SETTINGS_PRESETS, SETTINGS_THRESHOLDS, list_text, plan_text,
+    plans_overview, polling_phrase, preset_applied, preset_preview, set_usage,
+    settings_main, settings_signals, settings_threshold, threshold_set, unknown_threshold,
+)
 from bot.format import (
     DIRECTION_MARK, LEVEL_EMOJI, duration, esc, fit, interval, pct, price, usd, when,
 )
@@ -22,7 +27,7 @@ from core.budget import Budget
 from core.timezones import tz_of
 from core.storage.repo import OutboxItem
 from core.users import User
-from core.thresholds import SPECS, ThresholdSet, format_value, visible_specs
+
 
 NFA = "<i>Not financial advice.</i>"
 
@@ -57,16 +62,6 @@ def help_text(is_admin: bool = False) -> str:
     lines += [f"/{name} — {esc(about)}" for name, about in commands]
     lines += ["", "Thresholds: /list shows them, /set changes them. " + NFA]
     return "\n".join(lines)
-
-
-def polling_phrase(budget: Budget) -> str:
-    """"every 24 s (as often as your plan allows)" — the interval and why it is that."""
-    why = ""
-    if budget.auto:
-        why = " (as often as your plan's budget allows)"
-    elif budget.raised:
-        why = f" (you asked for {interval(budget.base)}; your plan's budget allows no faster)"
-    return f"every {interval(budget.interval)}{why}"
 
 
 def start_text(user: User, coins: list[str], created: bool, budget: Budget) -> str:
@@ -152,30 +147,6 @@ def budget_note(budget: Budget) -> str:
             f"{interval(budget.interval)} to stay within it.")
 
 
-def plan_text(user: User, budget: Budget) -> str:
-    plan = user.known_plan
-    if plan is None:
-        return ("No plan yet: /setkey detects it from your key. Plans: "
-                + ", ".join(p.title for p in Plan) + ".\n" + plans_overview())
-    info = PLAN_INFO[plan]
-    source = "set by you with /plan" if user.plan_override else "detected from your key"
-    lines = [f"Plan: <b>{plan.title}</b> ({source}) — {budget.per_minute} requests/min, "
-             f"history from {info.min_interval} candles."]
-    unlocked = [a for p in Plan if p <= plan for a in PLAN_INFO[p].adds]
-    lines.append("Your snapshot has: " + esc("; ".join(unlocked)) + ".")
-    nxt = plan.next()
-    if nxt:
-        lines.append(f"{nxt.title} would add: " + esc("; ".join(PLAN_INFO[nxt].adds)) + ".")
-    lines.append("Override with /plan NAME (" + ", ".join(p.name.lower() for p in Plan)
-                 + "), or /plan auto to trust detection again.")
-    return "\n".join(lines)
-
-
-def plans_overview() -> str:
-    return "\n".join(f"• <b>{p.title}</b> ({PLAN_INFO[p].per_minute}/min): "
-                     + esc("; ".join(PLAN_INFO[p].adds)) for p in Plan)
-
-
 def plan_names(given: str) -> str:
     return (f"I don't know the plan {esc(given[:40])}. Valid names: "
             + ", ".join(p.name.lower() for p in Plan) + ", or auto.")
@@ -240,44 +211,6 @@ UNSUBSCRIBE_USAGE = "Which coins? /unsubscribe ETH, /unsubscribe eth sol, or /un
 
 # --- thresholds -----------------------------------------------------------------------------
 
-def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
-              per_coin: Mapping[str, Mapping[str, float]], disabled: set[str],
-              budget: Budget, now: float) -> str:
-    plan = user.known_plan
-    key = {"valid": "set", "rejected": "rejected — /setkey", "none": "not set — /setkey"}
-    lines = [f"<b>Plan</b>: {plan.title if plan else 'unknown'} · key {key[user.key_state]}",
-             f"<b>Interval</b>: {polling_phrase(budget)} · /set interval N|auto",
-             f"<b>Alerts</b>: {pause_state(user, now)}",
-             f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none — /subscribe BTC'}",
-             "", "<b>Thresholds</b> (/set NAME VALUE):"]
-    values = ThresholdSet.resolve(user_wide).values
-    for spec in visible_specs(plan or Plan.HOBBYIST):
-        mark = "" if spec.name not in user_wide else " ✎"
-        line = f"• <code>{spec.name}</code> = {esc(format_value(spec.name, values[spec.name]))}"
-        line += f" <i>{esc(spec.unit)}</i>{mark}"
-        overrides = [f"{c} {format_value(spec.name, v[spec.name])}" for c, v in per_coin.items()
-                     if spec.name in v and c in coins]
-        if overrides:
-            line += " · per coin: " + esc(", ".join(overrides))
-        lines.append(line)
-    off = [SIGNAL_INFO[s].name for s in sorted(disabled) if s in SIGNAL_INFO]
-    if off:
-        lines.append("")
-        lines.append("Signals off: " + esc(", ".join(off)) + " (/settings)")
-    lines.append("✎ = changed by you. Per coin: /set SOL oi_change 8.")
-    return "\n".join(lines)
-
-
-def set_usage() -> str:
-    return ("Usage: /set NAME VALUE, /set SYM NAME VALUE for one coin, VALUE <code>default</code> "
-            "resets.\nNames: " + ", ".join(f"<code>{n}</code>" for n in SPECS))
-
-
-def unknown_threshold(name: str, plan: Plan) -> str:
-    names = ", ".join(f"<code>{s.name}</code>" for s in visible_specs(plan))
-    return f"I don't know the threshold {esc(name[:40])}. Valid names: {names}."
-
-
 def threshold_needs_plan(name: str, plan: Plan, needed: Plan) -> str:
     return (f"<code>{esc(name)}</code> tunes a signal that needs the {needed.title} plan; yours is "
             f"{plan.title}. /plan shows what each plan unlocks.")
@@ -287,55 +220,11 @@ def threshold_error(message: str) -> str:
     return f"❌ {esc(message)}. Nothing changed."
 
 
-def threshold_set(name: str, value: float | None, coin: str | None) -> str:
-    scope = f" for {esc(coin)}" if coin else ""
-    if value is None:
-        return f"✅ <code>{name}</code>{scope} is back to its default ({esc(format_value(name, SPECS[name].default))})."
-    return f"✅ <code>{name}</code>{scope} = {esc(format_value(name, value))} {esc(SPECS[name].unit)}."
-
-
 def coin_not_watched(coin: str) -> str:
     return f"You don't watch {esc(coin)}. /subscribe {esc(coin)} first, then set its overrides."
 
 
 # --- settings menu --------------------------------------------------------------------------
-
-def settings_main(user: User, values: Mapping[str, float], disabled: set[str]) -> str:
-    plan = user.effective_plan
-    on = sum(1 for s in SIGNALS if s.min_plan <= plan and s.id not in disabled)
-    total = sum(1 for s in SIGNALS if s.min_plan <= plan)
-    return (f"⚙️ <b>Settings</b>\nSignals on: {on} of {total} · minimum level "
-            f"<b>{Level(int(values['min_level'])).name}</b>\nTap to change; every change is saved "
-            "at once.")
-
-
-def settings_signals(plan: Plan) -> str:
-    lines = ["<b>Signals</b> — tap to switch on (✅) or off (⛔):"]
-    lines += [f"• {esc(s.name)}: {esc(s.about)}" for s in SIGNALS if s.min_plan <= plan]
-    locked = [s for s in SIGNALS if s.min_plan > plan]
-    if locked:
-        lines.append("Higher plans add: " + esc(", ".join(f"{s.name} ({s.min_plan.title}+)"
-                                                          for s in locked)))
-    return "\n".join(lines)
-
-
-SETTINGS_THRESHOLDS = "<b>Thresholds</b> — tap one to adjust it:"
-SETTINGS_PRESETS = ("<b>Presets</b> set the core thresholds at once:\n"
-                    "• conservative: fewer, stronger alerts\n• balanced: the defaults\n"
-                    "• aggressive: earlier, more frequent alerts")
-SETTINGS_CLOSED = "Settings saved. /list shows them all."
-
-
-def settings_threshold(name: str, value: float, is_default: bool) -> str:
-    spec = SPECS[name]
-    default = "" if is_default else f" (default {esc(format_value(name, spec.default))})"
-    return (f"<code>{name}</code> = <b>{esc(format_value(name, value))}</b> {esc(spec.unit)}"
-            f"{default}\n{esc(spec.about)}")
-
-
-def preset_applied(name: str) -> str:
-    return f"Preset <b>{esc(name)}</b> applied."
-
 
 # --- market snapshot and alerts -------------------------------------------------------------
 
@@ -434,9 +323,10 @@ def regime_line(regime: RegimeReading | None) -> str | None:
 
 def snapshot_text(summary: Mapping[str, Any], signals: Iterable[Signal],
                   regime: RegimeReading | None, unevaluated: Mapping[str, str],
-                  now: float) -> str:
+                  now: float, tz=None) -> str:
     signals = list(signals)
-    head = [f"📊 <b>{esc(summary['coin'])}</b> snapshot · {when(summary.get('data_time'), now)}"]
+    head = [f"📊 <b>{esc(summary['coin'])}</b> snapshot · "
+            f"{when(summary.get('data_time'), now, tz)}"]
     body = market_lines(summary) or ["CoinGlass sent no data for this coin."]
     parts = head + body
     if line := regime_line(regime):
@@ -568,16 +458,16 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
     return "\n".join(lines)
 
 
-def history_text(items: list[OutboxItem], now: float) -> str:
+def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
+    """The last alerts, newest first, one line each; the buttons below open each in full."""
     if not items:
         return "No alerts yet. They appear here once a signal fires for your coins."
-    lines = ["<b>Your last alerts</b>:"]
-    for item in items:
-        level = Level(item.level) if item.level else Level.LOW
-        titles = ", ".join(s.get("title", s.get("id", "")) for s in item.payload.get("signals", []))
-        state = "" if item.status == "sent" else f" <i>({item.status})</i>"
-        lines.append(f"{LEVEL_EMOJI[level]} {when(item.created_at, now)} · "
-                     f"<b>{esc(item.coin or '')}</b> {level.name}{state} — {esc(titles)}")
+    lines = ["<b>Your last alerts</b> (tap a number to open one):"]
+    for number, item in enumerate(items, 1):
+        signals = [Signal.from_dict(d) for d in item.payload.get("signals", [])]
+        headline = alert_texts.first_line(item, signals)
+        state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
+        lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
     return fit(lines)
 
 

@@ -27,6 +27,11 @@ class ThresholdSpec:
     about: str
     min_plan: Plan = Plan.HOBBYIST
     scale: str = "linear"        # "linear" (add step) or "log" (multiply by step)
+    label: str = ""              # what a trader calls it (the name stays the /set argument)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
     def stepped(self, value: float, direction: int) -> float:
         """``value`` moved one button press up (+1) or down (-1), kept inside the range."""
@@ -49,60 +54,60 @@ MIN_LEVEL = "min_level"
 
 _SPECS: tuple[ThresholdSpec, ...] = (
     ThresholdSpec("funding_high", "% per 8 h", 0.10, 0.005, 5.0, 0.01, "funding_extreme",
-                  "average funding above → HIGH; above 0.6 × → MEDIUM"),
+                  "average funding above → HIGH; above 0.6 × → MEDIUM", label="Funding too high"),
     ThresholdSpec("funding_low", "% per 8 h", -0.05, -5.0, -0.005, 0.01, "funding_extreme",
-                  "average funding below → HIGH"),
+                  "average funding below → HIGH", label="Funding too low"),
     ThresholdSpec("oi_change", "% per 1 h", 5.0, 0.1, 100.0, 0.5, "oi_surge",
-                  "abs OI change above → HIGH; above 0.5 × → MEDIUM"),
+                  "abs OI change above → HIGH; above 0.5 × → MEDIUM", label="Open interest move in 1 h"),
     ThresholdSpec("liquidation_usd", "USD per 1 h", 50_000_000, 10_000, 1e11, 1.5,
                   "liquidation_cascade",
-                  "long or short side above → HIGH; total above 0.5 × → MEDIUM", scale="log"),
+                  "long or short side above → HIGH; total above 0.5 × → MEDIUM", scale="log", label="Liquidations of one side in 1 h"),
     ThresholdSpec("long_ratio_high", "% of accounts", 65.0, 50.5, 99.0, 1.0, "ls_extreme",
-                  "global long share above → HIGH"),
+                  "global long share above → HIGH", label="Crowded long: accounts long"),
     ThresholdSpec("short_ratio_high", "% of accounts", 60.0, 50.5, 99.0, 1.0, "ls_extreme",
-                  "global short share above → MEDIUM"),
+                  "global short share above → MEDIUM", label="Crowded short: accounts short"),
     ThresholdSpec("divergence_gap", "points", 10.0, 1.0, 50.0, 1.0, "smart_money_divergence",
-                  "top-trader vs global long share gap ≥ → HIGH"),
+                  "top-trader vs global long share gap ≥ → HIGH", label="Top traders vs retail gap"),
     ThresholdSpec("taker_bias", "% of taker volume", 65.0, 50.5, 99.0, 1.0, "taker_bias",
-                  "buy share above, or below 100 − value → MEDIUM"),
+                  "buy share above, or below 100 − value → MEDIUM", label="One-sided market orders"),
     ThresholdSpec(MIN_LEVEL, "LOW/MEDIUM/HIGH", float(Level.MEDIUM), float(Level.LOW),
-                  float(Level.HIGH), 1.0, "", "lowest level that alerts"),
+                  float(Level.HIGH), 1.0, "", "lowest level that alerts", label="Alert me from level"),
     ThresholdSpec("regime_oi_min", "% OI change", 1.0, 0.0, 50.0, 0.25, "oi_price_regime",
-                  "OI × price regime: smaller OI changes count as NEUTRAL"),
+                  "OI × price regime: smaller OI changes count as NEUTRAL", label="Regime: smallest OI move that counts"),
     ThresholdSpec("regime_price_min", "% price change", 0.5, 0.0, 50.0, 0.25, "oi_price_regime",
-                  "OI × price regime: smaller price changes count as NEUTRAL"),
+                  "OI × price regime: smaller price changes count as NEUTRAL", label="Regime: smallest price move that counts"),
     ThresholdSpec("balance_change", "% per 1 d", 1.5, 0.1, 50.0, 0.25, "exchange_balance",
-                  "coins on exchanges up or down by more than this in a day → MEDIUM"),
+                  "coins on exchanges up or down by more than this in a day → MEDIUM", label="Exchange balances move in a day"),
     ThresholdSpec("netflow_usd", "USD per 1 h", 100_000_000, 100_000, 1e11, 1.5, "netflow",
-                  "abs taker netflow of the last hour above → MEDIUM", Plan.STARTUP, "log"),
+                  "abs taker netflow of the last hour above → MEDIUM", Plan.STARTUP, "log", label="Netflow in 1 h"),
     ThresholdSpec("dominance_change", "points per 24 h", 1.0, 0.05, 20.0, 0.25, "btc_dominance",
-                  "BTC dominance moved more than this → MEDIUM; half of it → LOW", Plan.STARTUP),
+                  "BTC dominance moved more than this → MEDIUM; half of it → LOW", Plan.STARTUP, label="BTC dominance move in 24 h"),
     ThresholdSpec("whale_usd", "USD", 3_000_000, 100_000, 1e10, 1.5, "whale_position",
                   "Hyperliquid position opened or closed at least this big → MEDIUM",
-                  Plan.STARTUP, "log"),
+                  Plan.STARTUP, "log", label="Whale position size"),
     ThresholdSpec("wall_usd", "USD", 5_000_000, 50_000, 1e10, 1.5, "orderbook_wall",
                   "limit order at least this big → LOW; twice as big → MEDIUM",
-                  Plan.STANDARD, "log"),
+                  Plan.STANDARD, "log", label="Order-book wall size"),
     ThresholdSpec("wall_distance", "% from price", 1.0, 0.05, 20.0, 0.25, "orderbook_wall",
-                  "how close to price a wall must be", Plan.STANDARD),
+                  "how close to price a wall must be", Plan.STANDARD, label="Wall distance from price"),
     ThresholdSpec("cluster_usd", "USD", 100_000_000, 100_000, 1e11, 1.5, "liquidation_cluster",
                   "liquidation cluster at least this big → MEDIUM; within half the distance → HIGH",
-                  Plan.PROFESSIONAL, "log"),
+                  Plan.PROFESSIONAL, "log", label="Liquidation cluster size"),
     ThresholdSpec("cluster_distance", "% from price", 2.0, 0.05, 20.0, 0.25, "liquidation_cluster",
-                  "how close to price a cluster must be", Plan.PROFESSIONAL),
+                  "how close to price a cluster must be", Plan.PROFESSIONAL, label="Cluster distance from price"),
     # Position guard (SPEC §16): not signals, so no signal id; every plan.
     ThresholdSpec("lock_at", "% in your favour", 1.5, 0.1, 50.0, 0.25, "",
                   "position guard: a move this far in your favour locks the position "
-                  "(stop to break-even, then trailing)"),
+                  "(stop to break-even, then trailing)", label="Position guard: lock after"),
     ThresholdSpec("trail", "% from the best price", 1.0, 0.1, 20.0, 0.25, "",
                   "position guard: once locked, the suggested stop trails this far behind "
-                  "the best price"),
+                  "the best price", label="Position guard: trail by"),
     ThresholdSpec("cooldown_high", "minutes", 30, 1, 1440, 5, "",
-                  "minutes before a still-active HIGH signal alerts again"),
+                  "minutes before a still-active HIGH signal alerts again", label="Repeat a HIGH signal after"),
     ThresholdSpec("cooldown_medium", "minutes", 60, 1, 1440, 5, "",
-                  "minutes before a still-active MEDIUM signal alerts again"),
+                  "minutes before a still-active MEDIUM signal alerts again", label="Repeat a MEDIUM signal after"),
     ThresholdSpec("cooldown_low", "minutes", 360, 1, 10080, 30, "",
-                  "minutes before a still-active LOW signal alerts again"),
+                  "minutes before a still-active LOW signal alerts again", label="Repeat a LOW signal after"),
 )
 
 SPECS: dict[str, ThresholdSpec] = {s.name: s for s in _SPECS}
@@ -202,6 +207,30 @@ def parse_value(name: str, text: str) -> float:
     if not in_range(value):
         raise ThresholdError(f"{name} must be {valid}")
     return value
+
+
+DISPLAY_UNITS = {
+    "% per 8 h": "%/8h", "% per 1 h": "%", "USD per 1 h": "", "% of accounts": "%",
+    "points": "points", "% of taker volume": "%", "LOW/MEDIUM/HIGH": "", "% OI change": "%",
+    "% price change": "%", "% per 1 d": "%", "points per 24 h": "points", "USD": "",
+    "% from price": "% from price", "% in your favour": "%", "% from the best price": "%",
+    "minutes": "min",
+}
+
+
+def display_value(name: str, value: float) -> str:
+    """A value with its unit as a trader reads it: ``$50M``, ``5 %``, ``0.1 %/8h``,
+    ``MEDIUM``, ``30 min``, ``1 point``."""
+    spec = SPECS[name]
+    text = format_value(name, value)
+    if spec.unit.startswith("USD"):
+        return f"${text}"
+    unit = DISPLAY_UNITS.get(spec.unit, spec.unit)
+    if unit == "points" and abs(value) == 1:
+        unit = "point"
+    if not unit:
+        return text
+    return f"{text} {unit}"
 
 
 def format_value(name: str, value: float) -> str:

@@ -53,6 +53,22 @@ async def toggle_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             raise
 
 
+async def open_alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A number under /history: that alert in full, as a new message with its buttons."""
+    query = update.callback_query
+    await query.answer()
+    svc = services(context)
+    user = caller(update, context)
+    item = svc.repo.outbox_item(user.id, int(query.data.split(":")[2]))
+    if item is None or item.kind != "alert":
+        await reply(update, context, texts.ALERT_GONE)
+        return
+    now = svc.clock()
+    muted = svc.repo.mutes(user.id).get(item.coin or "", 0.0) > now
+    await reply(update, context, alert_texts.alert_details(item, now, tz_of(user.timezone)),
+                keyboards.alert_buttons(item.id, item.coin or "", expanded=True, muted=muted))
+
+
 async def mute_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """🔕 1 h / 4 h / till tomorrow, or 🔔 Unmute, under an alert."""
     query = update.callback_query
@@ -129,6 +145,7 @@ async def open_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 def handlers() -> list[BaseHandler]:
     return [
         CallbackQueryHandler(toggle_details, pattern=r"^al:(more|less):\d{1,12}$"),
+        CallbackQueryHandler(open_alert, pattern=r"^al:open:\d{1,12}$"),
         CallbackQueryHandler(mute_button, pattern=r"^mute:[A-Z0-9]{1,20}:(1h|4h|day|off)$"),
         CallbackQueryHandler(open_settings, pattern=r"^set:open$"),
         CommandHandler("mute", mute, filters=filters.ChatType.PRIVATE),

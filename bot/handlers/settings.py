@@ -16,9 +16,10 @@ from bot.handlers.common import caller, reply
 from bot.services import services
 from core.signals.catalog import SIGNAL_INFO
 from core.signals.model import Level
+from bot.settings_texts import preset_changes as texts_changes
 from core.thresholds import MIN_LEVEL, PRESETS, SPECS, ThresholdSet
 
-PATTERN = r"^set:(main|sig|lvl|th|pre|calm|close)(:[a-z_]{1,40})?(:[+\-0])?$"
+PATTERN = r"^set:(main|sig|lvl|th|pre|apply|calm|close)(:[a-z_]{1,40})?(:[+\-0])?$"
 
 
 def _view(context: ContextTypes.DEFAULT_TYPE, user_id: int, screen: str,
@@ -36,6 +37,8 @@ def _view(context: ContextTypes.DEFAULT_TYPE, user_id: int, screen: str,
                 keyboards.settings_threshold(name))
     if screen == "th":
         return texts.SETTINGS_THRESHOLDS, keyboards.settings_thresholds(plan, values)
+    if screen == "pre" and name:
+        return texts.preset_preview(name, values), keyboards.preset_confirm(name)
     if screen == "pre":
         return texts.SETTINGS_PRESETS, keyboards.settings_presets()
     return (texts.settings_main(user, values, disabled),
@@ -98,16 +101,21 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             new = spec.stepped(value, 1 if step == "+" else -1)
             svc.repo.set_threshold(user.id, name, new)
             note = f"{name} = {new:g}"
-    elif screen == "pre" and name:
+    elif screen in ("pre", "apply") and name:
         if name not in PRESETS:
             await query.answer("Unknown preset.", show_alert=True)
             return
-        svc.repo.set_thresholds(user.id, PRESETS[name])
-        note = f"Preset {name} applied"
-        screen, name = "main", None
+        if screen == "apply":
+            user_wide, _ = svc.repo.thresholds(user.id)
+            changes = texts_changes(name, ThresholdSet.resolve(user_wide).values)
+            svc.repo.set_thresholds(user.id, PRESETS[name])
+            await query.answer(f"Preset {name} applied")
+            await query.edit_message_text(texts.preset_applied(name, changes),
+                                          reply_markup=keyboards.settings_back())
+            return
 
     await query.answer(note)
-    text, markup = _view(context, user.id, screen, name if screen in ("th",) else None)
+    text, markup = _view(context, user.id, screen, name if screen in ("th", "pre") else None)
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:

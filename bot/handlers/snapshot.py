@@ -18,19 +18,14 @@ from bot.services import services
 from core import market as m
 from core.coins import parse_coins, suggestions
 from core.coinglass.errors import NoActivePlan
+from bot.snapshot_views import VIEWS, view_text
 from core.evaluation import evaluate_coin
+from core.timezones import tz_of
 from core.storage.crypto import KeyUnreadable
 from core.summary import summarize
 
-VIEWS = {
-    "funding": m.FUNDING, "oi": m.OPEN_INTEREST, "liquidations": m.LIQUIDATIONS,
-    "taker": m.TAKER, "ratio": m.GLOBAL_LS, "price": m.PRICE, "balances": m.BALANCES,
-    "dominance": m.DOMINANCE, "netflow": m.NETFLOW, "cvd": m.CVD, "whales": m.WHALES,
-    "walls": m.WALLS, "orders": m.LIQUIDATION_ORDERS, "clusters": m.CLUSTERS,
-    "heatmap": m.CLUSTERS, "map": m.CLUSTERS,
-}
-USAGE = ("Which coin? /snapshot ETH (optionally a view: /snapshot ETH clusters). Views: "
-         + ", ".join(sorted(VIEWS)) + ".")
+USAGE = ("Which coin? /snapshot ETH — or one part of it in full: /snapshot ETH VIEW, with VIEW "
+         "one of " + ", ".join(sorted(VIEWS)) + ".")
 
 
 async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -48,11 +43,13 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     coin = parsed.coins[0]
     plan = user.effective_plan
+    view = None
     if len(words) == 2:
-        section = VIEWS.get(words[1].lower())
-        if section is None:
+        view = words[1].lower()
+        if view not in VIEWS:
             await reply(update, context, f"I don't know the view {esc(words[1][:30])}. " + USAGE)
             return
+        section = VIEWS[view][0]
         needed = m.SECTION_MIN_PLAN[section]
         if needed > plan:
             await reply(update, context,
@@ -92,10 +89,14 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, f"⏳ CoinGlass did not answer for {esc(coin)} "
                                      f"({esc(reason)}). Try again in a minute.")
         return
+    tz = tz_of(user.timezone)
+    if view is not None:
+        await reply(update, context, view_text(view, snap, svc.clock(), tz))
+        return
     evaluation = evaluate_coin(snap, svc.repo.prefs(user.id))
     await reply(update, context, texts.snapshot_text(summarize(snap), evaluation.signals,
                                                      evaluation.regime, evaluation.unevaluated,
-                                                     svc.clock()))
+                                                     svc.clock(), tz))
 
 
 def handlers() -> list[BaseHandler]:

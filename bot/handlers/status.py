@@ -5,12 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from bot import texts
+from bot import keyboards, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
 from core.coins import parse_coins
 from core.durations import DurationError, parse_duration
 from core.storage.crypto import KeyUnreadable
+from core.timezones import tz_of
 
 MAX_PAUSE_SECONDS = 30 * 86400
 
@@ -40,7 +41,9 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The last 10 alerts with time and level."""
     svc = services(context)
     user = caller(update, context)
-    await reply(update, context, texts.history_text(svc.repo.recent_alerts(user.id, 10), svc.clock()))
+    items = svc.repo.recent_alerts(user.id, 10)
+    await reply(update, context, texts.history_text(items, svc.clock(), tz_of(user.timezone)),
+                keyboards.history_buttons([i.id for i in items]))
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -88,12 +88,19 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             f"Watching {', '.join(coins)}." if coins else "No coins picked — /subscribe BTC anytime.")
         return
     answer, _ = await _add(context, user.id, [coin], [])
-    if query.message is not None and query.message.text == texts.SUBSCRIBE_PICK:
-        try:
-            await query.edit_message_reply_markup(keyboards.popular_coins(svc.repo.coins(user.id)))
-        except BadRequest:
-            pass        # unchanged markup
-    await reply(update, context, answer)
+    picker = query.message is not None and (query.message.text or "").startswith(
+        texts.SUBSCRIBE_PICK)
+    if not picker:                     # a suggestion under a reply: answer it on its own
+        await reply(update, context, answer)
+        return
+    # One message for the whole pick: the picker itself says what was added.
+    try:
+        await query.edit_message_text(texts.SUBSCRIBE_PICK + "\n" + answer,
+                                      reply_markup=keyboards.popular_coins(
+                                          svc.repo.coins(user.id)))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -19,9 +19,10 @@ async def list_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = caller(update, context)
     coins = svc.repo.coins(user.id)
     user_wide, per_coin = svc.repo.thresholds(user.id)
+    now = svc.clock()
     await reply(update, context, texts.list_text(
         user, coins, user_wide, per_coin, svc.repo.disabled_signals(user.id),
-        budget_of(context, user, len(coins)), svc.clock()))
+        budget_of(context, user, len(coins)), now, texts.pause_state(user, now)))
 
 
 async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,13 +32,13 @@ async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     text = args_text(update)
     parts = text.split() if len(text) <= MAX_ARGS_TEXT else []
     if len(parts) not in (2, 3):
-        await reply(update, context, texts.set_usage())
+        await reply(update, context, texts.set_usage(user.effective_plan))
         return
     coin = None
     if len(parts) == 3:
         parsed = parse_coins(parts[0])
         if len(parsed.coins) != 1 or parsed.malformed:
-            await reply(update, context, texts.set_usage())
+            await reply(update, context, texts.set_usage(user.effective_plan))
             return
         coin = parsed.coins[0]
         parts = parts[1:]

@@ -35,13 +35,13 @@ async def test_settings_menu_edits_one_message_in_place(harness):
     await h.press(menu, "set:th")
     menu = await edited(h, menu, "tap one to adjust")
     await h.press(menu, "set:th:oi_change")
-    menu = await edited(h, menu, "oi_change = 5")
+    menu = await edited(h, menu, "Open interest move in 1 h: 5 %")
     await h.press(menu, "set:th:oi_change:+")
-    menu = await edited(h, menu, "oi_change = 5.5")
+    menu = await edited(h, menu, "Open interest move in 1 h: 5.5 %")
     assert repo.thresholds(USER)[0]["oi_change"] == 5.5
     await h.press(menu, "set:th:oi_change:0")
     await h.tg.wait_until(lambda: "oi_change" not in repo.thresholds(USER)[0])
-    menu = await edited(h, menu, "oi_change = 5 ")
+    menu = await edited(h, menu, "Open interest move in 1 h: 5 %\n")
     await h.press(menu, "set:th")
     menu = await edited(h, menu, "tap one to adjust")
     await h.press(menu, "set:main")
@@ -49,8 +49,14 @@ async def test_settings_menu_edits_one_message_in_place(harness):
     await h.press(menu, "set:pre")
     menu = await edited(h, menu, "Presets")
     await h.press(menu, "set:pre:aggressive")
+    menu = await edited(h, menu, "preset would change:")   # confirmed before it applies
+    assert "Open interest move in 1 h: 5 % → 3 %" in menu.text
+    assert "oi_change" not in repo.thresholds(USER)[0]
+    await h.press(menu, "set:apply:aggressive")
+    menu = await edited(h, menu, "applied")
+    assert "5 % → 3 %" in menu.text and repo.thresholds(USER)[0]["oi_change"] == 3.0
+    await h.press(menu, "set:main")
     menu = await edited(h, menu, "Signals on")
-    assert repo.thresholds(USER)[0]["oi_change"] == 3.0
     await h.press(menu, "set:close")
     await edited(h, menu, "Settings saved")
     assert len([m for m in h.tg.messages(USER) if m.message_id == menu.message_id]) == 1
@@ -64,10 +70,12 @@ async def test_bare_subscribe_offers_popular_coins_as_buttons(harness):
     picker = await h.say("/subscribe")
     assert any(data == "sub:BTC" for row in picker.buttons for _, data in row)
     await h.press(picker, "sub:BTC")
-    await h.tg.wait_for_message(USER, "Watching BTC")
-    updated = await edited(h, picker, "Tap coins")
+    updated = await edited(h, picker, "Watching BTC")
     assert any(text == "✅ BTC" for row in updated.buttons for text, _ in row)
-    assert h.services.repo.coins(USER) == ["BTC"]
+    await h.press(updated, "sub:ETH")
+    updated = await edited(h, picker, "Watching ETH")
+    assert h.services.repo.coins(USER) == ["BTC", "ETH"]
+    assert h.last_id() == picker.message_id             # one message for the whole pick
 
 
 async def test_subscribe_formats_and_without_a_key(harness):
@@ -95,7 +103,7 @@ async def test_per_coin_override_is_marked_in_list(harness):
     reply = await h.say("/set SOL oi_change 8")
     assert "oi_change" in reply.text and "for SOL" in reply.text
     listing = await h.say("/list")
-    assert "per coin: SOL 8" in listing.text
+    assert "for SOL 8 %" in listing.text
     reply = await h.say("/set SOL oi_change default")
     assert "default" in reply.text
     assert h.services.repo.thresholds(USER) == ({}, {})
@@ -126,8 +134,9 @@ async def test_plan_show_override_and_names(harness):
     h = harness
     await setup_user(h, "standard")
     reply = await h.say("/plan")
-    assert "Standard" in reply.text and "300 requests/min" in reply.text
+    assert "Plan: Standard" in reply.text and "Requests: 300 per minute" in reply.text
     assert "Professional would add" in reply.text
+    assert "history at" not in reply.text                 # said once, on its own line
     reply = await h.say("/plan gold")
     assert "hobbyist, startup, standard, professional, enterprise" in reply.text
     reply = await h.say("/plan startup")
@@ -143,7 +152,11 @@ async def test_history_lists_alerts(harness):
     h.cg.market.scenario("cascade", "ETH")
     await h.tg.wait_for_message(USER, "🔴 ETH", timeout=15)
     reply = await h.say("/history")
-    assert "ETH" in reply.text and "HIGH" in reply.text and "Long liquidation cascade" in reply.text
+    assert "🔴 ETH ▼" in reply.text and "longs liquidated" in reply.text
+    number = next(data for row in reply.buttons for text, data in row if text == "1")
+    await h.press(reply, number)
+    full = await h.tg.wait_for_message(USER, "Long liquidation cascade", after=reply.message_id)
+    assert "Data as of" in full.text and "Confidence" in full.text
 
 
 async def test_admin_sees_the_overview(harness):

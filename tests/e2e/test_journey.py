@@ -32,7 +32,7 @@ async def test_newcomers_journey(harness):
     done = await h.say("/set oi_change 3")
     assert "oi_change" in done.text and "3" in done.text
     listing = await h.say("/list")
-    assert "oi_change</code> = 3" in listing.html
+    assert "<b>3 %</b> ✎ <code>oi_change</code>" in listing.html
 
     menu = await h.say("/settings")
     assert menu.buttons
