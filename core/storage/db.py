@@ -122,6 +122,7 @@ def m003_mutes_and_calm(db: Database) -> None:
     }, pk=("user_id", "coin"), foreign_keys=[("user_id", "users", "id")])
     db["users"].add_column("all_clear", int, not_null_default=1)
     db["users"].add_column("timezone", str)           # IANA name or UTC±HH:MM; NULL = UTC
+    db["users"].add_column("last_delivery_at", float)  # round-robin order of the outbox
     db["alerts"].add_column("silent", int, not_null_default=0)
 
 

@@ -394,17 +394,19 @@ class Repository:
 
     def due_outbox_fair(self, now: float, *, per_chat: int = 2,
                         limit: int = 40) -> list[OutboxItem]:
-        """Due rows, round-robin across chats: every chat's first message (HIGH first, then
-        oldest) before anyone's second, and so on."""
+        """Due rows, round-robin across chats: every chat's first message before anyone's
+        second; among chats, HIGH first, then the chat served least recently, then oldest."""
         rows = self.db.query(
             """SELECT * FROM (
-                 SELECT a.*, u.timezone AS user_timezone, ROW_NUMBER() OVER (
+                 SELECT a.*, u.timezone AS user_timezone, u.last_delivery_at AS last_delivery,
+                        ROW_NUMBER() OVER (
                    PARTITION BY a.user_id
                    ORDER BY (a.kind = 'alert'), COALESCE(a.level, 0) DESC, a.id) AS turn
                  FROM alerts a JOIN users u ON u.id = a.user_id
                  WHERE a.status = 'pending' AND a.next_attempt_at <= ? AND u.active = 1)
                WHERE turn <= ?
-               ORDER BY turn, (kind = 'alert'), COALESCE(level, 0) DESC, id LIMIT ?""",
+               ORDER BY turn, (kind = 'alert'), COALESCE(level, 0) DESC,
+                        COALESCE(last_delivery, 0), id LIMIT ?""",
             [now, per_chat, limit])
         return [self._item(r) for r in rows]
 
@@ -429,10 +431,14 @@ class Repository:
                           data_time=row.get("data_time"), timezone=row.get("user_timezone"))
 
     def mark_sent(self, alert_id: int, message_id: int | None) -> None:
-        self.db.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
-            "attempts = attempts + 1, last_error = NULL WHERE id = ?",
-            [self.clock(), message_id, alert_id])
+        now = self.clock()
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
+                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                [now, message_id, alert_id])
+            self.db.execute("UPDATE users SET last_delivery_at = ? WHERE id = "
+                            "(SELECT user_id FROM alerts WHERE id = ?)", [now, alert_id])
 
     def retry_later(self, alert_id: int, at: float, error: str, count_attempt: bool = True) -> None:
         self.db.execute(
