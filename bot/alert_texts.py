@@ -83,6 +83,9 @@ def _limit(signal: Signal) -> str:
     return f" · limit {esc(text)}"
 
 
+MARGIN_NOTE = "* the level ranks the event; confidence is its margin past your limit"
+
+
 def _why_low(signal: Signal) -> str:
     """Why a signal shows less confidence than a lower-level one beside it."""
     factor = 1.0
@@ -90,7 +93,7 @@ def _why_low(signal: Signal) -> str:
         factor *= modifier.factor
     if factor < 1.0:
         return " (the regime works against it)"
-    return " (just past its limit)"
+    return "*"
 
 
 def signal_line(signal: Signal, trigger: str | None, outranked: bool) -> str:
@@ -152,6 +155,9 @@ def alert_brief(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str:
         lines.append(signal_line(signal, triggers.get(signal.id), outranked))
     if len(ordered) > 7:
         lines.append(f"… and {len(ordered) - 7} more (Details)")
+    if any(line.split(" · ")[-1].endswith("*") or "*" in line.split("conf ")[-1][:6]
+           for line in lines[1:]):
+        lines.append(f"<i>{MARGIN_NOTE}</i>")
     regime = RegimeReading.from_dict(payload["regime"]) if payload.get("regime") else None
     if line := regime_line(regime):
         lines.append(line)
@@ -168,17 +174,22 @@ def alert_details(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str
     summary = payload.get("summary", {})
     signals = _signals(item)
     triggers = payload.get("triggers", {})
-    parts = [first_line(item, signals), ""]
-    parts += market_lines(summary)
-    parts.append("")
-    for signal in signals:
-        parts += signal_lines(signal, triggers.get(signal.id)) + [""]
+    head = [first_line(item, signals), ""] + market_lines(summary) + [""]
+    tail = []
     regime = RegimeReading.from_dict(payload["regime"]) if payload.get("regime") else None
     if line := regime_line(regime):
-        parts.append(line)
-    parts += gap_lines(summary, payload.get("unevaluated") or {})
-    parts.append(f"Data as of {when(summary.get('data_time'), now, tz)} · {NFA}")
-    return fit(parts)
+        tail.append(line)
+    tail += gap_lines(summary, payload.get("unevaluated") or {})
+    tail.append(f"Data as of {when(summary.get('data_time'), now, tz)} · {NFA}")
+    body: list[str] = []
+    for signal in signals:
+        body += signal_lines(signal, triggers.get(signal.id)) + [""]
+    text = "\n".join(head + body + tail)
+    if len(text) <= 4096:
+        return text
+    # Too long: keep every signal's title line and the footer; drop the explanations.
+    short = [signal_lines(signal, triggers.get(signal.id))[0] for signal in signals]
+    return fit(head + short + [""] + tail[-1:])
 
 
 def all_clear(payload: Mapping[str, Any], now: float, tz: tzinfo | None = None) -> str:

@@ -346,39 +346,6 @@ def snapshot_text(summary: Mapping[str, Any], signals: Iterable[Signal],
     return fit(parts)
 
 
-def alert_text(item: OutboxItem, now: float) -> str:
-    payload = item.payload
-    summary = payload.get("summary", {})
-    signals = [Signal.from_dict(d) for d in payload.get("signals", [])]
-    triggers = payload.get("triggers", {})
-    regime = RegimeReading.from_dict(payload["regime"]) if payload.get("regime") else None
-    level = Level(item.level) if item.level else max((s.level for s in signals), default=Level.LOW)
-    count = f"{len(signals)} signal{'s' if len(signals) != 1 else ''}"
-    parts = [f"{LEVEL_EMOJI[level]} <b>{esc(item.coin or '')} · {level.name}</b> · {count}"]
-    late = now - item.created_at
-    if late > 90:
-        parts.append(f"⏱ <i>Delivered {duration(late)} late (decided "
-                     f"{when(item.created_at, now)}).</i>")
-    parts += market_lines(summary)
-    parts.append("")
-    signal_parts: list[str] = []
-    for signal in signals:
-        signal_parts += signal_lines(signal, triggers.get(signal.id)) + [""]
-    tail = []
-    if line := regime_line(regime):
-        tail.append(line)
-    tail += gap_lines(summary, payload.get("unevaluated") or {})
-    tail.append(f"Data as of {when(summary.get('data_time'), now)} · {NFA}")
-    text = "\n".join(parts + signal_parts + tail)
-    if len(text) <= 4096:
-        return text
-    # Too long: keep the header, signal titles and the footer; drop explanations.
-    short = []
-    for signal in signals:
-        short += signal_lines(signal, triggers.get(signal.id))[:1]
-    return fit(parts + short + [""] + tail[-1:])
-
-
 def notice_text(payload: Mapping[str, Any]) -> str:
     notice = payload.get("notice")
     if notice == "key_rejected":

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot import keyboards, texts
+from bot import alert_texts, keyboards, texts
 from bot.format import duration, esc, fit, pct, price, split_html, usd
 from core.plans import Plan
 from core.signals.catalog import SIGNALS
@@ -53,14 +53,14 @@ def alert_item(signals, created_at=NOW - 5, summary=SUMMARY) -> OutboxItem:
         "summary": summary, "unevaluated": {}}, created_at=created_at, attempts=0)
 
 
-def test_alert_has_every_part_a_trader_needs():
-    text = plain(texts.alert_text(alert_item([signal()]), NOW))
-    for part in ("ETH · HIGH", "Price $2,994.9 (−6.12 % 1h)", "Funding −0.0300 %/8h",
+def test_alert_details_have_every_figure_a_trader_needs():
+    text = plain(alert_texts.alert_details(alert_item([signal()]), NOW))
+    for part in ("ETH ▼", "Price $2,994.9 (−6.12 % 1h)", "Funding −0.0300 %/8h",
                  "OI $31.8B (−8.95 % 1h, −9.25 % 4h)", "$95.2M long / $4.3M short",
                  "retail 68.0 % long vs top traders 60.0 % long", "30 % buy / 70 % sell",
                  "Long liquidation cascade", "[new]", "Confidence 0.84",
                  "×1.10 LONG_LIQUIDATION", "×0.96 1h/4h OI conflict",
-                 "Regime: LONG_LIQUIDATION over 1h", "Missing: exchange balances",
+                 "Regime: longs closing", "Missing: exchange balances",
                  "Data as of", "Not financial advice"):
         assert part in text, part
     assert text.count("Not financial advice") == 1
@@ -68,17 +68,17 @@ def test_alert_has_every_part_a_trader_needs():
 
 
 def test_late_delivery_says_how_late():
-    text = plain(texts.alert_text(alert_item([signal()], created_at=NOW - 600), NOW))
-    assert "Delivered 10 min late" in text
+    text = plain(alert_texts.alert_brief(alert_item([signal()], created_at=NOW - 600), NOW))
+    assert "10 min late" in text
 
 
 def test_alert_escapes_everything_and_stays_within_4096():
     evil = [signal(sid=f"s{i}", title="<script>&" * 5, text="<b>" + "x" * 900)
             for i in range(12)]
-    rendered = texts.alert_text(alert_item(evil), NOW)
+    rendered = alert_texts.alert_details(alert_item(evil), NOW)
     assert len(rendered) <= 4096
     assert "<script>" not in rendered and "&lt;script&gt;" in rendered
-    assert "ETH · HIGH" in rendered and "Not financial advice" in rendered
+    assert "ETH ▼" in rendered and "Not financial advice" in rendered
 
 
 def test_snapshot_text_without_signals_and_partial_data():
