@@ -40,8 +40,25 @@ class Budget:
 
     @property
     def requests_per_minute(self) -> float:
-        """Steady requests per minute at this interval."""
+        """Steady requests per minute at this interval (average)."""
         return fr.steady_cost(self.sources, self.coins, self.interval)
+
+    @property
+    def window_requests(self) -> float:
+        """Requests the busiest 60 s window holds at this interval (what the limit bounds)."""
+        return fr.window_cost(self.sources, self.coins, self.interval)
+
+    @property
+    def fast_per_poll(self) -> int:
+        """Requests every poll must make (the fast sources)."""
+        return fr.fast_per_poll(self.sources, self.coins)
+
+    @property
+    def per_poll(self) -> int:
+        """One poll's share of the key's window: its fast requests plus the slow ones due that
+        fit (the rest wait for a later poll, their kept values still usable)."""
+        share = self.usable_per_minute // fr.polls_per_window(self.interval)
+        return max(self.fast_per_poll, share)
 
     def poll_deadline(self, pacing_wait: float = 0.0) -> float:
         """How long one poll may run before it is abandoned: CoinGlass's own timeouts, the

@@ -7,9 +7,14 @@ here, with its pace and the reason for it. This table is the one place paces liv
 :func:`required_interval` (the budget) count exactly the same sources.
 
 Fast sources (pace ≤ ``FAST_PACE``) are fetched on every poll: they carry the figures a
-cascade shows up in first. A slow source is fetched on the poll nearest to its pace and its
-value is kept, with its time, until it is ``max_age`` old; then it is missing, never used
-stale.
+cascade shows up in first (liquidations, open interest and, through the OI list, price). A
+slow source is due on the poll nearest to its pace; it is fetched when the poll has room for it
+within its share of the key's window (``Budget.per_poll``), else on a later poll, and its value
+is kept, with its time, until it is ``max_age`` old; then it is missing, never used stale.
+
+The key's limit is a sliding 60 s window, so the budget counts, for fast sources, the most
+fetches any 60 s window can hold (``ceil(60 / period)``) — three polls 23 s apart all fall in
+one window — and, for slow ones (spread over polls as room allows), their average rate.
 
 Measured on the recorded capture (2025-11-14, coinglass-recorded/): the forming 4 h candle of
 ``open-interest/aggregated-history`` closed at 67,130,599,066.2341, exactly the
@@ -67,8 +72,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
        "CoinGlass refreshes OI every 10 s; the All row's USD / quantity is the live price"),
     _s("liquidations", paths.LIQUIDATION_EXCHANGE_LIST, PER_COIN, 10, [m.LIQUIDATIONS],
        "refreshed every 10 s; a cascade shows here first"),
-    _s("taker", paths.TAKER_EXCHANGE_LIST, PER_COIN, 10, [m.TAKER],
-       "refreshed every 1 s; read once per poll"),
+    _s("taker", paths.TAKER_EXCHANGE_LIST, PER_COIN, 60, [m.TAKER],
+       "a 1 h buy/sell total (refreshed every 1 s) that moves over minutes; read once a minute "
+       "it leaves a Hobbyist key room to poll liquidations and OI every 20 s, not 30"),
     _s("markets", paths.COINS_MARKETS, KEY_WIDE, 10,
        [m.OPEN_INTEREST, m.LIQUIDATIONS, m.PRICE],
        "Standard+: price, OI and liquidations of every coin in one request (≈ 10 s, assumed "
@@ -148,12 +154,38 @@ def stale(source: Source, age: float | None, interval: float) -> bool:
 
 
 def steady_cost(sources: Iterable[Source], coins: int, interval: float) -> float:
-    """Requests per minute, steady state, when polling every ``interval`` s."""
+    """Requests per minute, steady state, when polling every ``interval`` s (average)."""
     total = 0.0
     for source in sources:
         per_fetch = coins if source.scope == PER_COIN else 1
         total += per_fetch * 60.0 / fetch_period(source, interval)
     return total
+
+
+def per_fetch(source: Source, coins: int) -> int:
+    return coins if source.scope == PER_COIN else 1
+
+
+def polls_per_window(interval: float) -> int:
+    """The most polls one sliding 60 s window can hold."""
+    return max(1, math.ceil(60.0 / interval - 1e-9))
+
+
+def fast_per_poll(sources: Iterable[Source], coins: int) -> int:
+    return sum(per_fetch(s, coins) for s in sources if s.fast)
+
+
+def window_cost(sources: Iterable[Source], coins: int, interval: float) -> float:
+    """Requests the busiest 60 s window holds: fast sources at their worst, slow ones (spread
+    over polls as room allows) at their average."""
+    sources = list(sources)
+    if interval >= 60:
+        # One poll per window at most; a poll bigger than the window is spread by the limiter.
+        return steady_cost(sources, coins, interval)
+    fast = fast_per_poll(sources, coins) * polls_per_window(interval)
+    slow = sum(per_fetch(s, coins) * 60.0 / fetch_period(s, interval)
+               for s in sources if not s.fast)
+    return fast + slow
 
 
 def usable_per_minute(per_minute: int) -> int:
@@ -166,23 +198,17 @@ def required_interval(sources: list[Source], coins: int, per_minute: int,
     if coins <= 0:
         return floor
     budget = usable_per_minute(per_minute)
+    # Window cost falls (not strictly) as the interval grows: scan up, then by doubling.
     interval = floor
-    # Cost falls as the interval grows; a doubling search then a bisection.
-    if steady_cost(sources, coins, interval) <= budget:
-        return interval
-    high = interval
-    while steady_cost(sources, coins, high) > budget:
-        high *= 2
-        if high > 86400:
+    while interval <= 600:
+        if window_cost(sources, coins, interval) <= budget:
+            return interval
+        interval += 1
+    while window_cost(sources, coins, interval) > budget:
+        interval *= 2
+        if interval > 86400:
             return 86400
-    low = max(floor, high // 2)
-    while low < high:
-        mid = (low + high) // 2
-        if steady_cost(sources, coins, mid) <= budget:
-            high = mid
-        else:
-            low = mid + 1
-    return high
+    return interval
 
 
 def funding_choice(plan: Plan, coins: int, per_minute: int, floor: int,

@@ -41,6 +41,10 @@ WHALE_LOOKBACK = timedelta(hours=1)
 MARKETS_PER_PAGE = 200              # coins-markets page: the majors of any watch list
 CALIBRATION_LIMIT = 0.02            # OI valuation more than 2 % off Binance: not trusted
 KEEP_IDLE_SECONDS = 2 * 3600.0      # forget a key's kept values after this long unused
+# Slow sources due in the same poll, most needed first (the regime needs the price anchor).
+PRIORITY = ("price_ref", "funding_list", "funding_pairs", "global_ls", "top_ls", "taker",
+            "oi_weights", "netflow", "whales", "walls", "cvd", "clusters", "balances",
+            "dominance")
 
 
 def regime_window(plan: Plan) -> str:
@@ -218,18 +222,39 @@ class SnapshotBuilder:
         return wanted
 
     def planned_requests(self, api_key: str, budget: Budget, coins: list[str]) -> int:
-        """How many requests a poll of these coins would send now."""
+        """How many requests a poll of these coins must send now (its fast sources; the
+        slow ones due go only where the poll has room)."""
         memory = self._memory.get(key_fingerprint(api_key)) or _KeyMemory()
-        return len(self._wanted(budget, coins, memory))
+        return sum(1 for name, _ in self._wanted(budget, coins, memory)
+                   if fr.SOURCES[name].fast)
 
-    async def build(self, api_key: str, budget: Budget, coins: list[str]) -> SnapshotBatch:
-        """Snapshots of ``coins`` with ``api_key``; never raises CoinGlassError."""
+    def _choose(self, api_key: str, budget: Budget, wanted: list[tuple[str, str | None]],
+                memory: _KeyMemory, complete: bool) -> list[tuple[str, str | None]]:
+        """Every fast source, then the slow ones due, most needed first, within the poll's
+        share of the key's window and the room the window has now."""
+        fast = [w for w in wanted if fr.SOURCES[w[0]].fast]
+        slow = sorted((w for w in wanted if not fr.SOURCES[w[0]].fast),
+                      key=lambda w: (w[0] not in PRIORITY, PRIORITY.index(w[0])
+                                     if w[0] in PRIORITY else 0,
+                                     (memory.values.get(w) or Kept(0.0, None)).at))
+        if complete:
+            return fast + slow
+        limiter = self.client.limiters.peek(api_key)
+        room = limiter.room() if limiter is not None else budget.usable_per_minute
+        allowed = max(0, min(budget.per_poll, room) - len(fast))
+        return fast + slow[:allowed]
+
+    async def build(self, api_key: str, budget: Budget, coins: list[str], *,
+                    complete: bool = False) -> SnapshotBatch:
+        """Snapshots of ``coins`` with ``api_key``; never raises CoinGlassError. ``complete``
+        (``/snapshot``) fetches every stale source at once rather than the poll's share."""
         memory = self._memory.setdefault(key_fingerprint(api_key), _KeyMemory())
         now = self._now()
         memory.last_used = now
         poll = _Poll(api_key, budget, coins, memory, self.concurrency_per_key, now)
         missing_before = set(memory.markets_missing)
-        await self._fetch(poll, self._wanted(budget, coins, memory))
+        wanted = self._wanted(budget, coins, memory)
+        await self._fetch(poll, self._choose(api_key, budget, wanted, memory, complete))
         self._keep(poll)
         if memory.markets_missing - missing_before and poll.batch.auth_error is None:
             # Coins the markets page lacks: their per-coin figures, in this same poll.

@@ -77,7 +77,7 @@ async def snapshot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     except TelegramError:
         pass                # cosmetic
-    batch = await svc.builder.build(key, budget_of(context, user, 1), [coin])
+    batch = await svc.builder.build(key, budget_of(context, user, 1), [coin], complete=True)
     if batch.auth_error is not None:
         notice = "plan_lapsed" if isinstance(batch.auth_error, NoActivePlan) else "key_rejected"
         svc.repo.reject_key(user.id, str(batch.auth_error))

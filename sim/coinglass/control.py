@@ -61,7 +61,8 @@ def stats(sim: CoinGlassSim) -> dict:
         "keys": {key: {"plan": state.plan.name, "limit": state.limit,
                        "expired": state.expired, "requests": state.requests,
                        "count_429": state.rejected_429,
-                       "max_in_any_minute": state.max_in_minute}
+                       "max_in_any_minute": state.max_in_minute,
+                       "bytes": state.bytes_sent}
                  for key, state in sim.keys.items()},
     }
 

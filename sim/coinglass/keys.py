@@ -42,6 +42,7 @@ class KeyState:
     max_in_minute: int = 0
     requests: int = 0
     rejected_429: int = 0
+    bytes_sent: int = 0               # body bytes answered to this key (for benchmarks)
 
     def admit(self, now: float) -> bool:
         """Count a request at ``now`` if the window has room; False means answer 429."""
@@ -65,6 +66,7 @@ class KeyState:
         self.max_in_minute = 0
         self.requests = 0
         self.rejected_429 = 0
+        self.bytes_sent = 0
 
 
 def _trim(window: deque[float], now: float) -> None:

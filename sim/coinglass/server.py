@@ -303,6 +303,8 @@ class CoinGlassSim:
     def _finish(self, now: float, key: str | None, path: str, params: dict[str, str],
                 answer: _Answer, headers: dict[str, str]) -> web.Response:
         self.requests.append(RecordedRequest(now, key, path, params, answer.status, answer.code))
+        if key is not None and (state := self._keys.get(key)) is not None:
+            state.bytes_sent += len(answer.body)
         return web.Response(body=answer.body, status=answer.status,
                             content_type=answer.content_type, headers=headers)
 

@@ -69,33 +69,44 @@ async def test_fast_sources_every_poll_slow_ones_at_their_pace(sim):
     client = CoinGlassClient(http, sim.base_url,
                              limiters=LimiterRegistry(clock=lambda: clock.now.timestamp()))
     builder = SnapshotBuilder(client, clock=clock)
-    budget = plan_budget(Plan.HOBBYIST, 3)             # auto: 23 s on Hobbyist
-    assert budget.interval == 23 and budget.funding == fr.FUNDING_LIST
-    # The first poll reads everything at once; here the window must not hold the next polls.
+    budget = plan_budget(Plan.HOBBYIST, 3)             # auto: 20 s on Hobbyist
+    assert budget.interval == 20
+    # Here the key's window must not hold slow sources back: every poll may take them all.
     budget = dataclasses.replace(budget, per_minute=1200)
     coins = ["BTC", "ETH", "SOL"]
-    for _ in range(4):                                 # four polls over 69 s
+    for _ in range(4):                                 # four polls: at 0, 20, 40 and 60 s
         batch = await builder.build(ROOMY, budget, coins)
         assert not batch.errors
         clock.advance(budget.interval)
     counts = fetched(sim, ROOMY)
-    for path in (paths.OI_EXCHANGE_LIST, paths.LIQUIDATION_EXCHANGE_LIST,
-                 paths.TAKER_EXCHANGE_LIST):
+    for path in (paths.OI_EXCHANGE_LIST, paths.LIQUIDATION_EXCHANGE_LIST):
         assert counts[path] == 4 * 3                   # fast: every poll, every coin
-    assert counts[paths.FUNDING_EXCHANGE_LIST] == 2   # 60 s pace: at 0 s and at 69 s
+    assert counts[paths.TAKER_EXCHANGE_LIST] == 2 * 3  # 60 s pace: at 0 s and at 60 s
+    assert counts[paths.PAIRS_MARKETS] == 2 * 3        # funding, per coin, 60 s pace
     for path in (paths.GLOBAL_LONG_SHORT_HISTORY, paths.TOP_LONG_SHORT_ACCOUNT_HISTORY,
                  paths.PRICE_HISTORY, paths.EXCHANGE_BALANCE_LIST):
-        assert counts[path] == 3                       # slow: once per coin in 69 s
-    # What the budget counts per minute is what a poll really costs, on average.
-    assert fr.steady_cost(budget.sources, 3, budget.interval) <= budget.usable_per_minute
+        assert counts[path] == 3                       # slow: once per coin in 60 s
     await http.aclose()
+
+
+async def test_the_key_window_is_shared_by_polls_and_slow_sources_fill_the_room(sim, client):
+    clock = Clock()
+    builder = SnapshotBuilder(client, clock=clock)
+    budget = plan_budget(Plan.HOBBYIST, 3)             # 20 s: three polls per 60 s window
+    assert budget.fast_per_poll == 6 and budget.per_poll == 9
+    batch = await builder.build(KEY, budget, ["BTC", "ETH", "SOL"])
+    assert batch.requests == 9                         # 6 fast + 3 of the slow ones due
+    snap = batch.snapshots["BTC"]
+    assert snap.liquidations and snap.open_interest and snap.price     # price anchor first
+    assert snap.missing["balances"].detail == "not fetched yet"        # a later poll's turn
+    assert budget.window_requests <= budget.usable_per_minute
 
 
 async def test_a_kept_slow_value_is_used_with_its_own_time(sim, client):
     clock = Clock()
     builder = SnapshotBuilder(client, clock=clock)
     budget = plan_budget(Plan.HOBBYIST, 1)
-    first = (await builder.build(KEY, budget, ["ETH"])).snapshots["ETH"]
+    first = (await builder.build(KEY, budget, ["ETH"], complete=True)).snapshots["ETH"]
     clock.advance(30)
     second = (await builder.build(KEY, budget, ["ETH"])).snapshots["ETH"]
     assert second.global_ls is not None and second.balances is not None
@@ -107,13 +118,13 @@ async def test_a_slow_value_past_its_age_is_missing_not_stale(sim, client):
     clock = Clock()
     builder = SnapshotBuilder(client, clock=clock)
     budget = plan_budget(Plan.HOBBYIST, 1)
-    await builder.build(KEY, budget, ["ETH"])
+    await builder.build(KEY, budget, ["ETH"], complete=True)
     sim.inject_fault("http_503", path=paths.EXCHANGE_BALANCE_LIST)
     clock.advance(fr.SOURCES["balances"].pace)          # due again, and CoinGlass fails
-    snap = (await builder.build(KEY, budget, ["ETH"])).snapshots["ETH"]
+    snap = (await builder.build(KEY, budget, ["ETH"], complete=True)).snapshots["ETH"]
     assert snap.balances is not None                    # one failed refresh: still usable
     clock.advance(fr.SOURCES["balances"].pace + 1)      # past 2 × pace
-    snap = (await builder.build(KEY, budget, ["ETH"])).snapshots["ETH"]
+    snap = (await builder.build(KEY, budget, ["ETH"], complete=True)).snapshots["ETH"]
     assert snap.balances is None
     assert snap.missing["balances"].reason == MissingReason.ERROR
 
@@ -133,7 +144,7 @@ async def test_standard_reads_every_coin_from_one_coins_markets_request(sim, cli
 @pytest.mark.parametrize("plan,key", [(Plan.HOBBYIST, KEY), (Plan.STARTUP, STARTUP)])
 async def test_hobbyist_and_startup_never_ask_for_coins_markets(sim, client, plan, key):
     builder = SnapshotBuilder(client)
-    batch = await builder.build(key, plan_budget(plan, 2), ["BTC", "ETH"])
+    batch = await builder.build(key, plan_budget(plan, 2), ["BTC", "ETH"], complete=True)
     assert not batch.refused
     assert paths.COINS_MARKETS not in fetched(sim, key)
     assert all(s.price and s.liquidations for s in batch.snapshots.values())
@@ -155,7 +166,7 @@ async def test_the_live_price_follows_the_market_between_candle_reads(sim, clien
 def test_one_funding_source_per_user_chosen_by_cost():
     # One coin: a few KB per request instead of the ≈2.4 MB list, for the same budget.
     assert plan_budget(Plan.HOBBYIST, 1).funding == fr.FUNDING_PAIRS
-    # Three Hobbyist coins: per-coin requests would lengthen the interval, so the list.
-    assert plan_budget(Plan.HOBBYIST, 3).funding == fr.FUNDING_LIST
+    # Ten Hobbyist coins: per-coin requests would lengthen the interval, so the list.
+    assert plan_budget(Plan.HOBBYIST, 10).funding == fr.FUNDING_LIST
     # A big budget takes the small answers.
     assert plan_budget(Plan.PROFESSIONAL, 10).funding == fr.FUNDING_PAIRS

@@ -37,10 +37,11 @@ def test_availability_table():
 
 
 def test_auto_interval_is_the_shortest_the_budget_allows():
-    # Hobbyist, 3 coins: 3 fast requests a coin each poll, the slow ones at their pace.
+    # Hobbyist, 3 coins: liquidations and OI of each coin every poll, three polls in any
+    # 60 s window (6 × 3 = 18), the slow sources' average on top: 20 s fits 27 requests.
     hobbyist = plan_budget(Plan.HOBBYIST, 3)
-    assert hobbyist.interval == 23 and hobbyist.requests_per_minute <= 27
-    assert plan_budget(Plan.HOBBYIST, 3, per_minute=30).interval == 23
+    assert hobbyist.interval == 20 and hobbyist.window_requests <= 27
+    assert plan_budget(Plan.HOBBYIST, 3, per_minute=30).interval == 20
     # never faster than CoinGlass refreshes (10 s), whatever the budget
     assert plan_budget(Plan.PROFESSIONAL, 1).interval == 10
     assert plan_budget(Plan.STARTUP, 3).interval == 10

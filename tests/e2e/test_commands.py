@@ -93,7 +93,7 @@ async def test_subscribing_more_than_the_budget_raises_the_interval(harness):
     h = harness
     await setup_user(h, "hobbyist", "BTC ETH SOL")
     reply = h.tg.messages(USER)[-1]
-    assert "requests/min" in reply.text and "every 23 s" in reply.text
+    assert "requests/min" in reply.text and "every 20 s" in reply.text
     assert h.services.repo.get_user(USER).interval_seconds is None     # derived, not stored
 
 

@@ -151,14 +151,14 @@ async def test_a_smaller_plan_lengthens_the_interval_and_the_deadline(harness):
     assert budget(repo.get_user(USER), 3).interval == 1
     reply = await h.say("/plan hobbyist", contains="Hobbyist")
     after = budget(repo.get_user(USER), 3)
-    assert after.per_minute == 30 and after.interval == 23
+    assert after.per_minute == 30 and after.interval == 20
     assert after.poll_deadline() >= 2 * after.interval
-    await h.say("/subscribe ETH SOL", contains="every 23 s")
+    await h.say("/subscribe ETH SOL", contains="every 20 s")
     await wait_polls(h, 1, timeout=60)
     user = repo.get_user(USER)
-    assert user.next_poll_at - user.last_poll_at == pytest.approx(23, abs=1)
+    assert user.next_poll_at - user.last_poll_at == pytest.approx(20, abs=1)
     status = await h.say("/status")
-    assert "every 23 s" in status.text and "/30 in the last minute" in status.text
+    assert "every 20 s" in status.text and "/30 in the last minute" in status.text
     assert h.cg.count_429() == 0
 
 

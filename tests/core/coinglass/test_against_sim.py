@@ -4,6 +4,7 @@ against the CoinGlass simulator on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import AsyncIterator
 
 import pytest
@@ -18,6 +19,7 @@ from core.coinglass.errors import (
 from core.coins import SupportedCoins
 from core.market import MissingReason
 from core.plans import Plan
+from core import freshness as fr
 from core.budget import plan_budget
 from core.snapshot import SnapshotBuilder, sections_for
 from sim.coinglass import CoinGlassSim
@@ -136,7 +138,7 @@ async def test_timeout_is_reported_and_the_client_recovers(sim):
 @pytest.mark.parametrize("plan", list(Plan))
 async def test_snapshot_holds_what_the_plan_allows(sim, client, plan):
     budget = plan_budget(plan, 2)
-    batch = await SnapshotBuilder(client).build(KEYS[plan], budget, ["BTC", "ETH"])
+    batch = await SnapshotBuilder(client).build(KEYS[plan], budget, ["BTC", "ETH"], complete=True)
     assert batch.auth_error is None and not batch.refused and not batch.errors
     for snap in batch.snapshots.values():
         assert set(snap.present()) == set(sections_for(plan))
@@ -149,8 +151,10 @@ async def test_snapshot_holds_what_the_plan_allows(sim, client, plan):
 
 async def test_the_funding_list_is_fetched_once_per_poll_and_key(sim, client):
     key = KEYS[Plan.HOBBYIST]
-    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.HOBBYIST, 3),
-                                                ["BTC", "ETH", "SOL"])
+    budget = dataclasses.replace(plan_budget(Plan.HOBBYIST, 3), funding="funding_list")
+    budget = dataclasses.replace(budget, sources=tuple(
+        fr.SOURCES["funding_list"] if s.name == "funding_pairs" else s for s in budget.sources))
+    batch = await SnapshotBuilder(client).build(key, budget, ["BTC", "ETH", "SOL"], complete=True)
     assert sim.request_count(key, paths.FUNDING_EXCHANGE_LIST) == 1
     assert all(s.funding is not None for s in batch.snapshots.values())
     sent = [(r.path, tuple(sorted(r.params.items()))) for r in sim.requests if r.key == key]
@@ -159,7 +163,8 @@ async def test_the_funding_list_is_fetched_once_per_poll_and_key(sim, client):
 
 async def test_hobbyist_history_uses_4h(sim, client):
     key = KEYS[Plan.HOBBYIST]
-    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.HOBBYIST, 1), ["ETH"])
+    batch = await SnapshotBuilder(client).build(key, plan_budget(Plan.HOBBYIST, 1), ["ETH"],
+                                                complete=True)
     intervals = {r.params.get("interval") for r in sim.requests
                  if r.key == key and "interval" in r.params}
     assert intervals == {"4h"}
@@ -182,12 +187,13 @@ async def test_refused_endpoint_is_reported_and_can_be_disabled(sim, client):
     key = KEYS[Plan.HOBBYIST]
     builder = SnapshotBuilder(client)
     budget = plan_budget(Plan.PROFESSIONAL, 1, per_minute=30)           # claims too much
-    batch = await builder.build(key, budget, ["BTC"])
+    batch = await builder.build(key, budget, ["BTC"], complete=True)
     assert paths.LIQUIDATION_AGGREGATED_MAP in batch.refused
     assert batch.snapshots["BTC"].missing["clusters"].reason == MissingReason.REFUSED
     assert batch.snapshots["BTC"].funding is not None
     again = await builder.build(key, plan_budget(Plan.PROFESSIONAL, 1, per_minute=30,
-                                                 disabled=frozenset(batch.refused)), ["BTC"])
+                                                 disabled=frozenset(batch.refused)), ["BTC"],
+                                complete=True)
     assert not again.refused
     assert again.snapshots["BTC"].missing["clusters"].reason == MissingReason.DISABLED
 
