@@ -125,8 +125,10 @@ class Runner:
         try:
             await self.web.start()
         except OSError as exc:
+            # asyncio says "error while attempting to bind on address …: address already in use"
+            reason = (exc.strerror or str(exc)).rpartition(": ")[2]
             raise StartupFailure(EXIT_PORT, f"cannot listen on PORT {self.settings.port}: "
-                                 f"{exc.strerror or exc}; free it or set PORT") from None
+                                 f"{reason}; free it or set PORT") from None
         initialised = False
         try:
             if not await self._connect():
@@ -230,7 +232,17 @@ class Runner:
         """Stop taking updates first, then the same order as ``run_polling``."""
         app = self.app
         if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+            # Stopping, the updater confirms the last updates with one more getUpdates; after
+            # a Conflict that fails with the same Conflict, already said once.
+            quiet = _DropConflicts() if self._exit == EXIT_CONFLICT else None
+            updater_log = logging.getLogger("telegram.ext.Updater")
+            if quiet:
+                updater_log.addFilter(quiet)
+            try:
+                await app.updater.stop()
+            finally:
+                if quiet:
+                    updater_log.removeFilter(quiet)
         await self.web.stop()
         if app.running:
             await app.stop()
@@ -240,6 +252,11 @@ class Runner:
         await app.bot.shutdown()                 # after a failed initialize(): its clients
         if initialised:
             await app.post_shutdown(app)
+
+
+class _DropConflicts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
 
 
 def _check_database(settings: Settings) -> None:

@@ -191,6 +191,7 @@ async def test_a_second_instance_on_the_token_is_one_line_exit_3(tmp_path, tg, c
     assert_no_token(output, tg.token)
     conflict = [line for line in output.splitlines() if "another instance" in line]
     assert len(conflict) == 1, output
+    assert sum("Conflict" in line for line in output.splitlines()) == 1, output   # said once
     assert "terminated by other getUpdates request" in conflict[0]
     assert "exit code 3" in conflict[0]
     assert "database closed" in output            # it still stopped cleanly
