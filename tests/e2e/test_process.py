@@ -256,3 +256,14 @@ async def test_a_port_in_use_is_one_line_exit_4(tmp_path, tg, cg):
         assert await bot.exit_code() == 4
     (line,) = bot.output().strip().splitlines()
     assert f"cannot listen on PORT {bot.env['PORT']}" in line and "exit code 4" in line
+
+
+async def test_a_database_path_that_cannot_be_created_is_one_line_exit_2(tmp_path, tg, cg):
+    (tmp_path / "a-file").write_text("not a folder")
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    bot.env["DATABASE_PATH"] = str(tmp_path / "a-file" / "perpwatch.db")
+    await bot.launch()
+    assert await bot.exit_code() == 2
+    (line,) = bot.output().strip().splitlines()
+    assert "cannot open the database" in line and "DATABASE_PATH" in line
+    assert tg.calls == []                         # found before Telegram was asked anything
