@@ -19,7 +19,7 @@ from core.config import load_settings
 from core.plans import Plan
 from core.storage.crypto import KeyVault
 from core.storage.db import open_database
-from tests.e2e.conftest import cg, harness, settings, tg  # noqa: F401  (fixtures)
+from tests.e2e.conftest import USER, cg, harness, settings, tg  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0
@@ -135,3 +135,20 @@ def test_daily_backups_keep_the_newest_seven(tmp_path):
     assert [at for at, _ in kept] == [start + d * DAY for d in range(10 - KEEP, 10)]
     assert all(key_path_for(path).exists() and user_ids(path) == {1} for _, path in kept)
     assert len(list(settings.backup_dir.glob("*.key"))) == KEEP
+
+
+async def test_with_backup_dir_the_running_bot_backs_itself_up(tmp_path, tg, cg):  # noqa: F811
+    from tests.e2e.conftest import bot_settings
+    from tests.ops_support import free_port, serving
+
+    settings = bot_settings(tg, cg, tmp_path / "perpwatch.db", PORT=str(free_port()),
+                            BACKUP_DIR=str(tmp_path / "daily"))
+    async with serving(settings) as runner:
+        tg.user_sends(USER, "/start")
+        await tg.wait_for_message(USER, "Welcome", timeout=15)
+        (job,) = runner.app.job_queue.get_jobs_by_name("backup")
+        await job.run(runner.app)                    # what the hourly tick does
+        ((_, path),) = backups_in(tmp_path / "daily")
+        assert user_ids(path) == user_ids(settings.database_path)    # whole, every user
+        await job.run(runner.app)                    # the same day: no second copy
+        assert len(backups_in(tmp_path / "daily")) == 1
