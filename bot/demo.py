@@ -14,6 +14,7 @@ import tempfile
 import textwrap
 from dataclasses import replace
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from cryptography.fernet import Fernet
 
@@ -34,6 +35,9 @@ Type what you would send the bot, e.g. /start, /setkey {key}, /subscribe ETH, /s
 /chart ETH (pictures are saved as PNG files; their paths are printed).
 Move the market with !cascade ETH, !squeeze BTC, !top SOL or !calm ETH; press a button with
 !press N (its number as printed); quit with !quit or Ctrl-D."""
+
+DEMO_COMMANDS = (f"Demo commands: {', '.join('!' + n + ' COIN' for n in SCENARIOS)}, "
+                 "!press N, !quit; anything else is sent to the bot.")
 
 TOUR = ("/start", f"/setkey {DEMO_KEY}", "/subscribe ETH", "/snapshot ETH", "/chart ETH")
 
@@ -84,12 +88,21 @@ class Chat:
             note += f", saved to {path}"
         _print(note)
 
-    def press(self, number: int) -> bool:
+    def press(self, number: int) -> str | None:
+        """Press button ``number`` as printed; None when done, else what went wrong."""
+        if not self.buttons:
+            return "there are no buttons yet: they appear under some of the bot's messages"
         if not 1 <= number <= len(self.buttons):
-            return False
+            return f"there is no button {number}: the buttons printed are 1–{len(self.buttons)}"
         message_id, data = self.buttons[number - 1]
+        message = self.tg.message(DEMO_USER, message_id)
+        if message is None or message.deleted:
+            return f"button {number} was on a message that is gone"
+        if not any(value == data for row in message.buttons for _, value in row):
+            return (f"button {number} is no longer there: that message changed since; "
+                    "press one of the numbers printed under its new version")
         self.tg.user_presses(DEMO_USER, message_id, data)
-        return True
+        return None
 
 
 async def _say(tg: TelegramSim, text: str) -> None:
@@ -114,11 +127,14 @@ async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
     return 0
 
 
-async def _interactive(tg: TelegramSim, cg: CoinGlassSim, chat: Chat) -> int:
+async def _interactive(tg: TelegramSim, cg: CoinGlassSim, chat: Chat,
+                       read_line: Callable[[], Awaitable[str]] | None = None) -> int:
+    """The terminal plays the user's chat until !quit or end of input. Whatever is typed, the
+    demo goes on: what it cannot do is said in one line."""
     _print(BANNER.format(key=DEMO_KEY))
-    loop = asyncio.get_running_loop()
+    read_line = read_line or _stdin_line
     while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
+        line = await read_line()
         if not line:
             return 0
         line = line.strip()
@@ -126,25 +142,47 @@ async def _interactive(tg: TelegramSim, cg: CoinGlassSim, chat: Chat) -> int:
             continue
         if line in ("!quit", "!exit", "!q"):
             return 0
-        if line.startswith("!press"):
-            number = line.removeprefix("!press").strip()
-            if not (number.isdigit() and chat.press(int(number))):
-                _print("    (no such button)")
-            continue
-        if line.startswith("!"):
-            name, _, coin = line[1:].partition(" ")
-            coin = (coin.strip() or "ETH").upper()
-            if name in SCENARIOS and cg.market.has(coin):
-                cg.market.scenario(name, coin)
-                _print(f"    (market: {name} on {coin}; alerts follow within a few seconds "
-                       "if you watch it)")
-            else:
-                _print(f"    (scenarios: {', '.join(SCENARIOS)} followed by a coin)")
-            continue
+        try:
+            await _act(tg, cg, chat, line)
+        except Exception as exc:    # the demo must survive anything typed: say it, go on
+            _print(f"    (could not do that: {exc})")
+
+
+async def _stdin_line() -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+async def _act(tg: TelegramSim, cg: CoinGlassSim, chat: Chat, line: str) -> None:
+    """One typed line: a demo command (``!…``) or a message to the bot."""
+    if not line.startswith("!"):
         await _say(tg, line)
+        return
+    name, _, rest = line[1:].strip().partition(" ")
+    name, rest = name.lower(), rest.strip()
+    if name == "press":
+        if not rest.isdigit():
+            _print(f"    (I don't understand {line!r}: press a button with !press N, N as "
+                   "printed in [N: …])")
+            return
+        problem = chat.press(int(rest))
+        if problem:
+            _print(f"    ({problem})")
+        return
+    if name in SCENARIOS:
+        coin = (rest or "ETH").upper().lstrip("$")
+        if not cg.market.has(coin):
+            coins = ", ".join(sorted(cg.market.coins())[:12])
+            _print(f"    (the simulated market has no {coin}: try one of {coins})")
+            return
+        cg.market.scenario(name, coin)
+        _print(f"    (market: {name} on {coin}; alerts follow within a few seconds if you "
+               "watch it)")
+        return
+    _print(f"    (I don't understand {line!r}. {DEMO_COMMANDS})")
 
 
-async def _demo(settings: Settings, interactive: bool) -> int:
+async def _demo(settings: Settings, interactive: bool,
+                read_line: Callable[[], Awaitable[str]] | None = None) -> int:
     cg = CoinGlassSim()
     cg.add_key(DEMO_KEY, "professional")
     tg = TelegramSim()
@@ -159,11 +197,11 @@ async def _demo(settings: Settings, interactive: bool) -> int:
                 settings, telegram_bot_token=tg.token, telegram_api_base_url=tg.base_url,
                 coinglass_base_url=cg.base_url, database_path=Path(folder) / "demo.db",
                 secret_key=Fernet.generate_key().decode(), poll_interval_seconds=DEMO_INTERVAL,
-                admin_user_ids=frozenset({DEMO_USER}),
+                admin_user_ids=frozenset({DEMO_USER}), webhook_url=None, backup_dir=None,
             )
             async with running(build_application(demo_settings), poll_timeout=1):
                 if interactive:
-                    return await _interactive(tg, cg, chat)
+                    return await _interactive(tg, cg, chat, read_line)
                 return await _tour(tg, cg)
     finally:
         await tg.stop()

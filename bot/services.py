@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 SERVICES_KEY = "services"
 
 
+def stream_off() -> str:
+    return "off"
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -36,6 +40,7 @@ class Services:
     clock: Callable[[], float] = time.time
     started_at: float = field(default_factory=time.time)
     owns_http: bool = True          # close the http client on shutdown (False when injected)
+    stream_state: Callable[[], str] = stream_off    # the WebSocket stream's state, for /healthz
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_user_ids

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -32,6 +33,9 @@ class Settings:
     poll_interval_seconds: int | None = None     # None: auto (SPEC §10)
     admin_user_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
+    webhook_url: str | None = None               # None: long polling (SPEC §15)
+    port: int = 8080                             # the webhook and /healthz
+    backup_dir: Path | None = None               # a daily backup, 7 kept (None: off)
 
     @property
     def key_file(self) -> Path:
@@ -43,6 +47,7 @@ class Settings:
                 f"telegram_api_base_url={self.telegram_api_base_url!r}, "
                 f"coinglass_base_url={self.coinglass_base_url!r}, "
                 f"poll_interval_seconds={self.poll_interval_seconds or 'auto'}, "
+                f"mode={'webhook' if self.webhook_url else 'polling'}, port={self.port}, "
                 f"token={'set' if self.telegram_bot_token else 'unset'})")
 
 
@@ -51,6 +56,30 @@ def _url(name: str, value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/") if name == "COINGLASS_BASE_URL" else value
+
+
+def _webhook_url(name: str, value: str) -> str:
+    """An http(s) URL with a host. Telegram itself posts only to HTTPS on ports 443, 80, 88
+    or 8443; a local Bot API server (TELEGRAM_API_BASE_URL) also posts to plain HTTP, so
+    that check is left to setWebhook, whose refusal stops start-up with one line."""
+    url = _url(name, value)
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(f"{name} must be a URL with a host, like https://bot.example.com/tg, "
+                          f"got {value!r}")
+    if parts.path.rstrip("/") == "/healthz":
+        raise ConfigError(f"{name} must not end in /healthz: that path answers health checks")
+    return url
+
+
+def _port(name: str, value: str) -> int:
+    try:
+        port = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a port number from 1 to 65535, got {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name} must be a port number from 1 to 65535, got {port}")
+    return port
 
 
 def _positive_int(name: str, value: str) -> int:
@@ -138,4 +167,10 @@ def load_settings(
         kwargs["admin_user_ids"] = _id_list("ADMIN_USER_IDS", v)
     if (v := get("LOG_LEVEL")) is not None:
         kwargs["log_level"] = _log_level("LOG_LEVEL", v)
+    if (v := get("WEBHOOK_URL")) is not None:
+        kwargs["webhook_url"] = _webhook_url("WEBHOOK_URL", v)
+    if (v := get("PORT")) is not None:
+        kwargs["port"] = _port("PORT", v)
+    if (v := get("BACKUP_DIR")) is not None:
+        kwargs["backup_dir"] = Path(v.strip()).expanduser()
     return Settings(**kwargs)

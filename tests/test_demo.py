@@ -43,3 +43,91 @@ def test_malformed_setting_stops_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "POLL_INTERVAL_SECONDS" in result.stderr and "Traceback" not in result.stderr
+
+
+class Terminal:
+    """``python -m bot --demo`` on a pseudo-terminal, as a newcomer types into it."""
+
+    def __init__(self, tmp_path: Path):
+        import pty
+
+        master, slave = pty.openpty()
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
+               "TMPDIR": str(tmp_path)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "--demo"], cwd=tmp_path,
+                                     env=env, stdin=slave, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        os.close(slave)
+        self.master = master
+        self.output = ""
+
+    def type(self, line: str) -> int:
+        """Type ``line`` and Enter; returns where the answer starts in :attr:`output`."""
+        self.read()
+        start = len(self.output)
+        os.write(self.master, line.encode() + b"\n")
+        return start
+
+    def read(self, wait: float = 0.0) -> None:
+        import select
+
+        while select.select([self.proc.stdout], [], [], wait)[0]:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                return
+            self.output += chunk.decode("utf-8", "replace")
+            wait = 0.0
+
+    def wait_for(self, text: str, since: int = 0, timeout: float = 30.0) -> str:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.output[since:]:
+            assert self.proc.poll() is None, f"the demo exited {self.proc.returncode}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output[since:]}"
+            self.read(0.1)
+        return self.output[since:]
+
+    def close(self) -> int:
+        try:
+            os.write(self.master, b"!quit\n")
+            code = self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            os.close(self.master)
+        self.read()
+        return code
+
+
+def test_nonsense_old_buttons_and_unknown_coins_never_crash_the_demo(tmp_path):
+    import re
+
+    term = Terminal(tmp_path)
+    try:
+        term.wait_for("perpwatch offline demo")
+        for line, answer in [
+            ("!press 99", "there are no buttons yet"),
+            ("!", "I don't understand '!'"),
+            ("!cascade NOPE", "the simulated market has no NOPE"),
+            ("!press abc", "I don't understand '!press abc'"),
+            ("!dance", "Demo commands: !cascade COIN"),
+        ]:
+            term.wait_for(answer, since=term.type(line))
+        term.type("")                                           # an empty line: nothing
+        term.wait_for("Welcome", since=term.type("/start"))
+        menu = term.wait_for("Thresholds]", since=term.type("/settings"))
+        number = re.search(r"\[(\d+): Thresholds\]", menu).group(1)
+        # Thresholds redraws the menu in place: its old buttons are gone.
+        term.wait_for("bot (edited)", since=term.type(f"!press {number}"))
+        term.wait_for("is no longer there", since=term.type(f"!press {number}"))
+        term.wait_for("there is no button 99", since=term.type("!press 99"))
+        edited = term.output[term.output.rindex("bot (edited)"):]
+        back = re.search(r"\[(\d+): « Back\]", edited).group(1)
+        term.wait_for("bot (edited)", since=term.type(f"!press {back}"))  # new numbers work
+        term.wait_for("Watching ETH", since=term.type("/subscribe ETH"))
+        term.wait_for("alerts follow", since=term.type("!cascade eth"))
+    finally:
+        code = term.close()
+    assert code == 0, term.output
+    assert "Traceback" not in term.output and "Error" not in term.output

@@ -536,6 +536,16 @@ class Repository:
                              "GROUP BY name", [int(since // 3600)])
         return {r["name"]: r["total"] for r in rows}
 
+    def last_poll_at(self) -> float | None:
+        """When any user was last polled (/healthz)."""
+        return next(self.db.query("SELECT MAX(last_poll_at) AS t FROM users"))["t"]
+
+    def outbox_backlog(self, now: float) -> int:
+        """Messages due and not yet sent to users who can receive them (/healthz)."""
+        return next(self.db.query(
+            "SELECT COUNT(*) AS n FROM alerts a JOIN users u ON u.id = a.user_id "
+            "WHERE a.status = 'pending' AND a.next_attempt_at <= ? AND u.active = 1", [now]))["n"]
+
     def overview(self) -> dict[str, int]:
         """Counts for /admin and the start-up line."""
         row = next(self.db.query(

@@ -1,4 +1,5 @@
-"""``python -m bot`` as a real process against the simulators: clean SIGTERM, SIGKILL recovery."""
+"""``python -m bot`` as a real process against the simulators: clean SIGTERM, SIGKILL recovery,
+and the start-up failures an operator meets, each one line with its exit code."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from cryptography.fernet import Fernet
 
+from sim.telegram import TelegramSim
 from tests.e2e.conftest import KEYS, USER
+from tests.ops_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,22 +38,42 @@ class BotProcess:
             "DATABASE_PATH": str(self.db),
             "PERPWATCH_SECRET_KEY": secret,
             "POLL_INTERVAL_SECONDS": "1",
+            "PORT": str(free_port()),           # /healthz; tests never share a port
         }
         self.tg = tg
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        """Start the process and wait until it has initialised and is long-polling."""
-        inits_before = len(self.tg.calls_to("setMyCommands"))
+    async def launch(self) -> None:
+        """Start the process, without waiting for anything."""
         with open(self.log, "a") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=self.tmp, env=self.env, stdout=log, stderr=log)
+
+    async def start(self) -> None:
+        """Start the process and wait until it has initialised and is long-polling."""
+        inits_before = len(self.tg.calls_to("setMyCommands"))
+        await self.launch()
         await self.tg.wait_until(
             lambda: len(self.tg.calls_to("setMyCommands")) > inits_before and self.tg.is_polling,
             timeout=30)
 
     def output(self) -> str:
-        return self.log.read_text()
+        return self.log.read_text() if self.log.exists() else ""
+
+    async def exit_code(self, timeout: float = 30) -> int:
+        return await asyncio.wait_for(self.proc.wait(), timeout=timeout)
+
+    async def wait_output(self, text: str, count: int = 1, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.output().count(text) < count:
+            assert self.proc.returncode is None, f"exited {self.proc.returncode}: {self.output()}"
+            assert time.monotonic() < deadline, f"no {count} × {text!r} in: {self.output()}"
+            await asyncio.sleep(0.05)
+
+    async def healthz(self) -> tuple[int, dict]:
+        async with httpx.AsyncClient(timeout=5) as client:
+            answer = await client.get(f"http://127.0.0.1:{self.env['PORT']}/healthz")
+        return answer.status_code, answer.json()
 
     def alerts(self, status: str | None = None) -> list[tuple]:
         with sqlite3.connect(self.db) as conn:
@@ -132,3 +156,114 @@ async def test_sigkill_during_a_poll_then_restart_delivers_once(tmp_path, tg, cg
     assert len(cascade) == 1
     bot.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(bot.proc.wait(), timeout=10) == 0
+
+
+# --- start-up failures: one line, an exit code, never the token ---------------------------------
+
+WRONG_TOKEN = "222222:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw9"
+
+
+def assert_no_token(output: str, token: str) -> None:
+    secret_half = token.partition(":")[2]
+    assert token not in output and secret_half not in output, output
+    assert "Traceback" not in output, output
+
+
+async def test_a_rejected_token_is_one_line_exit_2_and_never_printed(tmp_path, tg, cg):
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    bot.env["TELEGRAM_BOT_TOKEN"] = WRONG_TOKEN
+    await bot.launch()
+    assert await bot.exit_code() == 2
+    output = bot.output()
+    assert_no_token(output, WRONG_TOKEN)
+    (line,) = output.strip().splitlines()
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in line and "@BotFather" in line
+    assert "bot id 222222" in line and "exit code 2" in line
+    assert [(c.method, c.error_code) for c in tg.calls] == [("getMe", 401)]
+
+
+async def test_a_second_instance_on_the_token_is_one_line_exit_3(tmp_path, tg, cg):
+    tg.simulate_conflict(True)                  # another instance is polling this token
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    await bot.launch()
+    assert await bot.exit_code() == 3
+    output = bot.output()
+    assert_no_token(output, tg.token)
+    conflict = [line for line in output.splitlines() if "another instance" in line]
+    assert len(conflict) == 1, output
+    assert sum("Conflict" in line for line in output.splitlines()) == 1, output   # said once
+    assert "terminated by other getUpdates request" in conflict[0]
+    assert "exit code 3" in conflict[0]
+    assert "database closed" in output            # it still stopped cleanly
+
+
+async def test_telegram_unreachable_then_reachable_keeps_trying_with_healthz_503(tmp_path, cg):
+    tg = TelegramSim(port=free_port())            # nothing listens there yet
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    await bot.launch()
+    try:
+        await bot.wait_output("Telegram unreachable (attempt 2)")
+        status, health = await bot.healthz()
+        assert status == 503 and health["telegram"].startswith("connecting")
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "healthcheck", cwd=tmp_path, env=bot.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        assert await asyncio.wait_for(probe.wait(), 20) == 1
+        await tg.start()
+        await tg.wait_until(lambda: tg.calls_to("setMyCommands") and tg.is_polling, timeout=60)
+        status, health = await bot.healthz()
+        assert status == 200 and health["telegram"] == "ok", health
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "healthcheck", cwd=tmp_path, env=bot.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await asyncio.wait_for(probe.communicate(), 20)
+        assert probe.returncode == 0 and b'"status": "ok"' in out
+        tg.user_sends(USER, "/start")
+        await tg.wait_for_message(USER, "Welcome", timeout=15)
+        bot.proc.send_signal(signal.SIGTERM)
+        assert await bot.exit_code(10) == 0
+    finally:
+        if bot.proc.returncode is None:
+            bot.proc.kill()
+        await tg.stop()
+    output = bot.output()
+    assert_no_token(output, tg.token)
+    attempts = [line for line in output.splitlines() if "Telegram unreachable (attempt" in line]
+    assert len(attempts) >= 2 and all("retrying in" in line for line in attempts)
+    assert "Telegram reached at attempt" in output
+
+
+async def test_sigterm_while_telegram_is_unreachable_stops_at_once(tmp_path, cg):
+    tg = TelegramSim(port=free_port())
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    await bot.launch()
+    await bot.wait_output("Telegram unreachable (attempt 3)")      # waiting 4 s now
+    started = time.monotonic()
+    bot.proc.send_signal(signal.SIGTERM)
+    assert await bot.exit_code(10) == 0
+    assert time.monotonic() - started < 3
+    assert "Traceback" not in bot.output()
+
+
+async def test_a_port_in_use_is_one_line_exit_4(tmp_path, tg, cg):
+    import socket
+
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", int(bot.env["PORT"])))
+        taken.listen()
+        await bot.launch()
+        assert await bot.exit_code() == 4
+    (line,) = bot.output().strip().splitlines()
+    assert f"cannot listen on PORT {bot.env['PORT']}" in line and "exit code 4" in line
+
+
+async def test_a_database_path_that_cannot_be_created_is_one_line_exit_2(tmp_path, tg, cg):
+    (tmp_path / "a-file").write_text("not a folder")
+    bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
+    bot.env["DATABASE_PATH"] = str(tmp_path / "a-file" / "perpwatch.db")
+    await bot.launch()
+    assert await bot.exit_code() == 2
+    (line,) = bot.output().strip().splitlines()
+    assert "cannot open the database" in line and "DATABASE_PATH" in line
+    assert tg.calls == []                         # found before Telegram was asked anything
