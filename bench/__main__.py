@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, poll_cycle, signals, webhook
+from bench import charts, fanout, latency, poll_cycle, scheduler, signals, webhook
 
 
 def main() -> None:
     signals.main([])
     print()
     poll_cycle.main([])
+    print()
+    scheduler.main([])
+    print()
+    latency.main([])
     print()
     fanout.main([])
     print()

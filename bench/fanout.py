@@ -18,10 +18,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bench.harness import peak_rss_mb
-from bot.app import build_application
+from bot.app import build_application, running
 from bot.logs import setup_logging
 from bot.services import SERVICES_KEY
 from core.config import load_settings
+from core.plans import Plan
 from core.signals.model import Direction, Level, Signal
 from core.storage.repo import PollWrite
 from sim.telegram import FloodLimits, TelegramSim
@@ -42,49 +43,96 @@ def alert_payload(coin: str) -> dict:
             "unevaluated": {}}
 
 
+async def alert_lengths() -> dict:
+    """The demo's ETH cascade as alerts show it now (brief) and as they did before (every
+    figure and explanation, now behind Details): characters and lines."""
+    from bot.alert_texts import alert_brief, alert_details
+    from core.budget import plan_budget
+    from core.coinglass.client import CoinGlassClient, make_http_client
+    from core.evaluation import Prefs, decide_coin
+    from core.snapshot import SnapshotBuilder
+    from core.storage.repo import OutboxItem
+    from core.summary import summarize
+    from sim.coinglass import CoinGlassSim
+    sim = CoinGlassSim(refresh_scale=0)
+    sim.add_key("fanout-length-key-0000000001", "professional")
+    await sim.start()
+    http = make_http_client()
+    try:
+        builder = SnapshotBuilder(CoinGlassClient(http, sim.base_url))
+        sim.market.scenario("cascade", "ETH")
+        batch = await builder.build("fanout-length-key-0000000001",
+                                    plan_budget(Plan.PROFESSIONAL, 1), ["ETH"], complete=True)
+        snap = batch.snapshots["ETH"]
+        result = decide_coin(snap, Prefs(), {}, time.time())
+        item = OutboxItem(id=1, user_id=1, coin="ETH", kind="alert",
+                          level=int(result.decision.level), payload={
+                              "signals": [x.to_dict() for x in result.decision.signals],
+                              "triggers": dict(result.decision.triggers),
+                              "regime": (result.evaluation.regime.to_dict()
+                                         if result.evaluation.regime else None),
+                              "summary": summarize(snap),
+                              "unevaluated": dict(result.evaluation.unevaluated)},
+                          created_at=time.time(), attempts=0)
+        brief = alert_brief(item, time.time())
+        details = alert_details(item, time.time())
+        return {"brief_chars": len(brief), "brief_lines": brief.count("\n") + 1,
+                "details_chars": len(details), "details_lines": details.count("\n") + 1,
+                "first_line": brief.split("\n", 1)[0]}
+    finally:
+        await http.aclose()
+        await sim.stop()
+
+
 async def measure(alerts: int, rate: float, folder: Path) -> dict:
-    tg = TelegramSim()
+    tg = TelegramSim(flood=FloodLimits(global_per_second=int(rate), private_per_second=1))
     await tg.start()
     settings = load_settings({
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url,
         "COINGLASS_BASE_URL": "http://127.0.0.1:9", "DATABASE_PATH": str(folder / "fanout.db"),
-        "PERPWATCH_SECRET_KEY": Fernet.generate_key().decode(),
+        "PERPWATCH_SECRET_KEY": Fernet.generate_key().decode(), "COINGLASS_WS_URL": "off",
     }, env_file=None)
     app = build_application(settings)
-    await app.initialize()
-    await app.post_init(app)          # services as in production; jobs are not started
     try:
-        svc = app.bot_data[SERVICES_KEY]
-        users = range(FIRST_USER, FIRST_USER + alerts)
-        for user in users:
-            tg.user_sends(user, "/start")               # the chat exists, as for any user
-            svc.repo.ensure_user(user)
-        with svc.repo.db.atomic():
+        async with running(app, poll_timeout=1):
+            svc = app.bot_data[SERVICES_KEY]
+            users = range(FIRST_USER, FIRST_USER + alerts)
             for user in users:
-                svc.repo.commit_poll(user, PollWrite(alerts=[{
-                    "kind": "alert", "coin": "ETH", "level": int(Level.HIGH),
-                    "payload": alert_payload("ETH")}]))
-        tg.set_flood(FloodLimits(global_per_second=int(rate), private_per_second=1))
-        sends_before = len(tg.calls_to("sendMessage"))
-        started = time.perf_counter()
-        while svc.repo.overview()["pending_alerts"]:
-            await svc.sender.drain(app.bot)
-        elapsed = time.perf_counter() - started
-        per_chat = [len([m for m in tg.messages(user) if "🔴 ETH" in m.text])
-                    for user in users]
-        calls = tg.calls_to("sendMessage")[sends_before:]
-        return {
+                tg.user_sends(user, "/start")               # the chat exists, as for any user
+            await tg.wait_until(lambda: tg.sent_count() >= alerts, timeout=600)
+            sends_before = len(tg.calls_to("sendMessage"))
+            with svc.repo.db.atomic():
+                for user in users:
+                    svc.repo.commit_poll(user, PollWrite(alerts=[{
+                        "kind": "alert", "coin": "ETH", "level": int(Level.HIGH),
+                        "payload": alert_payload("ETH")}]))
+            started = time.perf_counter()
+            svc.sender.wake()
+            # A user asks for /status in the middle of the fan-out.
+            await asyncio.sleep(alerts / rate / 2)
+            asked = time.perf_counter()
+            tg.user_sends(FIRST_USER - 1, "/status")
+            await tg.wait_for_message(FIRST_USER - 1, "Key", timeout=60)
+            status_reply_s = time.perf_counter() - asked
+            while svc.repo.overview()["pending_alerts"]:
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - started
+            per_chat = [sum(1 for m in tg.messages(user)
+                            if m.text.startswith("🔴 ETH")) for user in users]
+            calls = tg.calls_to("sendMessage")[sends_before:]
+        figures = {
             "alerts": alerts, "rate": rate, "delivery_s": round(elapsed, 2),
             "floor_s": round(alerts / rate, 2),
             "ratio_to_floor": round(elapsed / (alerts / rate), 3),
             "lost": sum(1 for n in per_chat if n == 0),
             "duplicated": sum(n - 1 for n in per_chat if n > 1),
             "telegram_429": sum(1 for c in calls if c.error_code == 429),
+            "status_reply_s": round(status_reply_s, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
+        figures.update(await alert_lengths())
+        return figures
     finally:
-        await app.shutdown()
-        await app.post_shutdown(app)
         await tg.stop()
 
 
@@ -104,7 +152,12 @@ def main(argv: list[str] | None = None) -> dict:
           f" ratio {figures['ratio_to_floor']}, target ≤ 1.1)")
     print(f"  lost                   {figures['lost']:8d}   (target 0)")
     print(f"  duplicated             {figures['duplicated']:8d}   (target 0)")
-    print(f"  Telegram 429 answers   {figures['telegram_429']:8d}")
+    print(f"  Telegram 429 answers   {figures['telegram_429']:8d}   (target 0)")
+    print(f"  /status mid-fan-out    {figures['status_reply_s']:8.2f} s  (target ≤ 2)")
+    print(f"  the demo's cascade alert: {figures['brief_chars']} characters, "
+          f"{figures['brief_lines']} lines (Details: {figures['details_chars']} characters, "
+          f"{figures['details_lines']} lines, what every alert used to be)")
+    print(f"  first line: {figures['first_line'].replace('<b>', '').replace('</b>', '')}")
     print(f"  peak RSS               {figures['peak_rss_mb']:8.1f} MB")
     return figures
 

@@ -18,7 +18,7 @@ SINGLE = {"max_instances": 1, "coalesce": True}
 
 async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start the polls that are due (each runs as its own task)."""
-    services(context).scheduler.tick()
+    await services(context).scheduler.tick()
 
 
 async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
