@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot import chart_texts as ct
 from bot import texts
-from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller
+from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller
 from bot.sender import send_html
 from bot.services import services
 from core.charts import (
@@ -29,7 +29,7 @@ from core.charts import (
 from core.charts.model import MAP
 from core.coinglass.errors import AuthError, PlanTooLow
 from core.coins import parse_coins, suggestions
-from core.plans import PLAN_INFO, Plan
+from core.plans import Plan
 from core.signals.catalog import SIGNAL_INFO
 from core.storage.crypto import KeyUnreadable
 from core.storage.repo import User
@@ -56,11 +56,6 @@ def close(app: Application) -> None:
         service.close()
 
 
-def effective_plan(user: User) -> Plan:
-    """The plan charts are drawn for (the lead swaps this for the shared function)."""
-    return user.effective_plan or Plan.HOBBYIST
-
-
 def user_timezone(user: User) -> tzinfo:
     """The user's timezone for times on charts; UTC until /timezone exists."""
     return timezone.utc
@@ -74,7 +69,7 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/chart SYM [WINDOW]: reply with the chart."""
     user = caller(update, context)
     chat_id = update.effective_chat.id
-    plan = effective_plan(user)
+    plan = user.effective_plan
     text = args_text(update)
     words = text.split() if len(text) <= MAX_ARGS_TEXT else []
     if not 1 <= len(words) <= 2:
@@ -110,7 +105,7 @@ async def send_chart(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user: Use
     """Check what the chart needs, fetch, render off the loop, send the photo (or say why
     not, in one line: never a traceback, never an empty picture)."""
     svc = services(context)
-    plan = effective_plan(user)
+    plan = user.effective_plan
     if window == MAP and plan < Plan.PROFESSIONAL:
         await _say(context, chat_id, ct.map_needs_professional(plan))
         return
@@ -122,7 +117,7 @@ async def send_chart(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user: Use
     except KeyUnreadable:
         await _say(context, chat_id, texts.notice_text({"notice": "key_unreadable"}))
         return
-    per_minute = user.plan_limit or PLAN_INFO[plan].per_minute
+    per_minute = budget_of(context, user).per_minute
     supported = await svc.coins.get(key, per_minute=per_minute)
     if supported is not None and coin not in set(supported):
         await _say(context, chat_id, ct.unknown_coin(coin, suggestions(coin, supported)))
