@@ -4,7 +4,7 @@
 
 The Telegram simulator enforces the flood limit (30 messages/s overall, 1/s per chat) and
 answers 429 with retry_after beyond it. The production outbox sender drains the alerts
-through the production bot (python-telegram-bot with its AIORateLimiter). Prints the delivery
+through the production bot (every send paced by bot/pacing.py). Prints the delivery
 time against the floor of alerts / rate, and the lost and duplicated messages.
 """
 
