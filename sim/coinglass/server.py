@@ -286,6 +286,9 @@ class CoinGlassSim:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+                # The answer is made when the request is served: a key revoked (or a plan
+                # changed) while the request waited counts, as at CoinGlass.
+                state = self._keys.get(key) if key else None
             if fault.kind not in ("latency", "timeout"):
                 status, body, content_type, code = response_for(fault.kind, path)
                 return self._finish(now, key, path, params,
