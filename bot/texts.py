@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from bot import alert_texts
+from bot import alert_texts, rule_texts
 from bot.format import (
     DIRECTION_MARK, LEVEL_EMOJI, duration, esc, fit, interval, pct, price, usd, when,
 )
@@ -38,6 +38,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("settings", "all settings as buttons"),
     ("snapshot", "the market now: /snapshot ETH"),
     ("chart", "a chart: /chart ETH, /chart ETH 7d"),
+    ("alert", "your own rule: /alert ETH price > 4000"),
+    ("alerts", "your rules, numbered; /alert del N removes one"),
     ("status", "key, plan, usage, last and next poll"),
     ("history", "your last 10 alerts"),
     ("pause", "mute alerts: /pause, /pause 2h"),
@@ -50,11 +52,12 @@ ADMIN_COMMAND = ("admin", "operator overview (admins only)")
 
 # --- start, help, fallbacks -----------------------------------------------------------------
 
-def help_text(is_admin: bool = False) -> str:
+def help_text(is_admin: bool = False, bot_username: str | None = None) -> str:
     commands = COMMANDS + ((ADMIN_COMMAND,) if is_admin else ())
     lines = ["<b>perpwatch</b> watches CoinGlass derivatives data for your coins and alerts you "
              "here when the market gets dangerous.", ""]
     lines += [f"/{name} — {esc(about)}" for name, about in commands]
+    lines += ["", rule_texts.link_line(bot_username)]
     lines += ["", "Thresholds: /list shows them, /set changes them. " + NFA]
     return "\n".join(lines)
 
@@ -242,13 +245,14 @@ UNSUBSCRIBE_USAGE = "Which coins? /unsubscribe ETH, /unsubscribe eth sol, or /un
 
 def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
               per_coin: Mapping[str, Mapping[str, float]], disabled: set[str],
-              budget: Budget, now: float) -> str:
+              budget: Budget, now: float, rules_line: str | None = None) -> str:
     plan = user.known_plan
     key = {"valid": "set", "rejected": "rejected — /setkey", "none": "not set — /setkey"}
     lines = [f"<b>Plan</b>: {plan.title if plan else 'unknown'} · key {key[user.key_state]}",
              f"<b>Interval</b>: {polling_phrase(budget)} · /set interval N|auto",
              f"<b>Alerts</b>: {pause_state(user, now)}",
              f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none — /subscribe BTC'}",
+             *([rules_line] if rules_line else []),
              "", "<b>Thresholds</b> (/set NAME VALUE):"]
     values = ThresholdSet.resolve(user_wide).values
     for spec in visible_specs(plan or Plan.HOBBYIST):
@@ -519,7 +523,7 @@ def render_outbox(item: OutboxItem, now: float) -> str:
     """What an outbox row says when it is sent, in the user's timezone."""
     tz = tz_of(item.timezone)
     if item.kind == "alert":
-        return alert_texts.alert_brief(item, now, tz)
+        return rule_texts.brief(item, now, tz) or alert_texts.alert_brief(item, now, tz)
     if item.payload.get("notice") == "all_clear":
         return alert_texts.all_clear(item.payload, now, tz)
     return notice_text(item.payload)
@@ -574,7 +578,8 @@ def history_text(items: list[OutboxItem], now: float) -> str:
     lines = ["<b>Your last alerts</b>:"]
     for item in items:
         level = Level(item.level) if item.level else Level.LOW
-        titles = ", ".join(s.get("title", s.get("id", "")) for s in item.payload.get("signals", []))
+        titles = rule_texts.history_title(item.payload) or ", ".join(
+            s.get("title", s.get("id", "")) for s in item.payload.get("signals", []))
         state = "" if item.status == "sent" else f" <i>({item.status})</i>"
         lines.append(f"{LEVEL_EMOJI[level]} {when(item.created_at, now)} · "
                      f"<b>{esc(item.coin or '')}</b> {level.name}{state} — {esc(titles)}")
