@@ -285,7 +285,7 @@ def start_link_saved(greeting: str, saved: list[str], unknown: Mapping[str, list
     if full:
         lines.append(f"You can watch at most {total} coins; not added: {esc(', '.join(full))}.")
     if saved and unchecked:
-        lines.append("(I check the symbols against CoinGlass once your key is set.)")
+        lines.append("(I can't check symbols against CoinGlass's list before a key is set.)")
     lines.append("Next: /setkey with your CoinGlass API key (coinglass.com → API; any paid plan "
                  "works).")
     return "\n".join(lines)
