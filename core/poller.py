@@ -93,7 +93,8 @@ class Poller:
         user = self.repo.get_user(user_id)
         if user is None:
             return None
-        coins = tuple(self.repo.polled_coins(user_id))
+        rules = tuple(self.repo.rules(user_id))
+        coins = tuple(self.repo.polled_coins(user_id, rules))
         try:
             api_key, unreadable = self.repo.api_key(user_id), False
         except KeyUnreadable:
@@ -102,7 +103,7 @@ class Poller:
                 for coin, r in self.repo.coin_states(user_id).items()}
         return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
                            self.repo.prefs(user_id), self.repo.alert_states(user_id),
-                           self.repo.mutes(user_id), calm, tuple(self.repo.rules(user_id)),
+                           self.repo.mutes(user_id), calm, rules,
                            frozenset(coins) - set(self.repo.coins(user_id)))
 
     def pacing_wait(self, ctx: PollContext) -> float:

@@ -239,11 +239,13 @@ class Repository:
                 self.update_user(user_id)
         return removed
 
-    def polled_coins(self, user_id: int) -> list[str]:
+    def polled_coins(self, user_id: int, rules: Iterable[Rule] | None = None) -> list[str]:
         """The coins a poll of this user covers: subscriptions, then the coins of rules still
-        waiting (a rule's coin is watched even if not subscribed). The budget counts these."""
+        waiting (a rule's coin is watched even if not subscribed). The budget counts these.
+        ``rules``: the user's rules when the caller has just read them."""
         coins = self.coins(user_id)
-        return coins + [c for c in watched_coins(self.rules(user_id)) if c not in coins]
+        rules = self.rules(user_id) if rules is None else rules
+        return coins + [c for c in watched_coins(rules) if c not in coins]
 
     # --- rules (/alert) -----------------------------------------------------------------------
 
