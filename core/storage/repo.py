@@ -281,16 +281,20 @@ class Repository:
                      ids: Iterable[int] | None = None, done: bool = False) -> list[int]:
         """Delete rules by number or id (all when neither; only fired ``once`` rules with
         ``done``); returns the numbers deleted. Bumps the version when any went."""
-        gone = [r for r in self.rules(user_id)
-                if (numbers is None or r.number in set(numbers))
-                and (ids is None or r.id in set(ids)) and (not done or r.state == FIRED)]
+        numbers = None if numbers is None else set(numbers)
+        ids = None if ids is None else set(ids)
+        rows = self.db.query("SELECT id, number, state FROM rules WHERE user_id = ? "
+                             "ORDER BY number", [user_id])    # rows, even unreadable ones
+        gone = [r for r in rows
+                if (numbers is None or r["number"] in numbers)
+                and (ids is None or r["id"] in ids) and (not done or r["state"] == FIRED)]
         with self.db.atomic():
-            for rule in gone:
+            for row in gone:
                 self.db.execute("DELETE FROM rules WHERE id = ? AND user_id = ?",
-                                [rule.id, user_id])
+                                [row["id"], user_id])
             if gone:
                 self.update_user(user_id)
-        return [r.number for r in gone]
+        return [r["number"] for r in gone]
 
     # --- thresholds and signal switches -----------------------------------------------------
 
