@@ -134,8 +134,11 @@ def usage(plan: Plan) -> str:
             f"/alerts lists your rules (at most {MAX_RULES}); /alert del N removes one.")
 
 
-def rule_refused(message: str) -> str:
-    return f"❌ {esc(message)}\nNothing was stored."
+def rule_refused(message: str, hint: str = "") -> str:
+    return f"❌ {esc(message)}\nNothing was stored.{hint}"
+
+
+ROOM_HINT = " /alerts lists your rules; /alert del N or /alert del done makes room."
 
 
 def rule_question(message: str) -> str:

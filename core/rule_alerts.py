@@ -21,6 +21,8 @@ Decisions the spec leaves open, made here:
   it was, so an outage does not look like a crossing when the data returns.
 - A new ``repeat`` comparison that already holds at its first evaluation fires (the user
   learns it is already past the level); ``crosses`` waits for a first value to compare with.
+- A rule's alert is an ordinary outbox alert row (MEDIUM): whatever holds MEDIUM alerts back
+  (quiet hours) holds it too, and delivery, retries and restarts treat it the same.
 """
 
 from __future__ import annotations

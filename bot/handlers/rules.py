@@ -69,6 +69,10 @@ async def _add_rule(update: Update, context: ContextTypes.DEFAULT_TYPE, user: Us
     key = _key(context, user)
     try:
         ensure_room(len(rules))
+    except RuleError as exc:
+        await reply(update, context, rule_texts.rule_refused(str(exc), rule_texts.ROOM_HINT))
+        return
+    try:
         supported = await _supported(context, user, key)
         if supported is not None and spec.coin not in set(supported):
             await reply(update, context, rule_texts.rule_unknown_coin(

@@ -188,6 +188,7 @@ async def test_the_fifty_first_rule_is_refused(harness):
     version = repo.get_user(USER).version
     answer = await h.say("/alert ETH price > 9000")
     assert "the most allowed is 50" in answer.text and "Nothing was stored" in answer.text
+    assert "/alert del N" in answer.text
     assert len(repo.rules(USER)) == MAX_RULES and repo.get_user(USER).version == version
     gone = await h.say("/alert del 1 2")
     assert "Deleted rules #1, #2" in gone.text
