@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, latency, poll_cycle, scheduler, signals, webhook
+from bench import charts, fanout, latency, poll_cycle, rules, scheduler, signals, webhook
 
 
 def main() -> None:
@@ -19,6 +19,7 @@ def main() -> None:
     charts.main([])
     print()
     webhook.main([])
+    rules.main([])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ REGIME_WORDS = {
     "SHORT_SQUEEZE": "shorts closing (OI ▼, price ▲)", "NEUTRAL": "no clear regime",
 }
 LATE_AFTER_SECONDS = 90
+TEST_MARK = "🧪 TEST ALERT · "        # the test alert of /settings (bot/rule_texts.py)
 
 
 def _signals(item: OutboxItem) -> list[Signal]:
@@ -132,6 +133,8 @@ def first_line(item: OutboxItem, signals: list[Signal]) -> str:
     lead = lead_signal(signals)
     level = Level(item.level) if item.level else (lead.level if lead else Level.LOW)
     coin = esc(item.coin or "")
+    if item.payload.get("test"):
+        return f"{TEST_MARK}{LEVEL_EMOJI[level]} <b>{coin}</b>"
     if lead is None:
         return f"{LEVEL_EMOJI[level]} <b>{coin}</b>"
     mark = DIRECTION_MARK[lead.direction]

@@ -19,8 +19,8 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot import __version__, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, chart, fallback, forget, settings as settings_menu, snapshot,
-    start, status, subscribe, thresholds,
+    admin, alerts, apikey, chart, fallback, forget, rules, settings as settings_menu, snapshot,
+    start, status, subscribe, test_alert, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -129,7 +129,7 @@ def build_application(
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, forget, admin, fallback):
+                   alerts, rules, test_alert, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
@@ -137,7 +137,12 @@ def build_application(
 
 
 def _alert_markup(item):
-    """The buttons under an alert (Details, Chart, Settings, Mute); notices have none."""
+    """The buttons under an alert (Details, Chart, Settings, Mute; a rule's alert: Chart,
+    Settings, Delete rule for repeat rules, Mute); notices have none."""
+    if item.kind == "alert" and (rule := item.payload.get("rule")):
+        repeat = not item.payload.get("done")
+        return keyboards.rule_alert_buttons(item.coin or "", rule["id"] if repeat else None,
+                                            rule.get("number"))
     return keyboards.alert_buttons(item.id, item.coin or "") if item.kind == "alert" else None
 
 

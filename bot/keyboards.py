@@ -37,6 +37,7 @@ def settings_main(min_level: Level, all_clear: bool = True) -> Markup:
          Button("Presets", callback_data="set:pre")],
         [Button(f"“All clear” messages: {'on' if all_clear else 'off'} ↻",
                 callback_data="set:calm")],
+        [Button("🧪 Send a test alert", callback_data="set:test")],
         [Button("Close", callback_data="set:close")],
     ])
 
@@ -106,3 +107,42 @@ def alert_buttons(item_id: int, coin: str, *, expanded: bool = False,
         rows.append([Button(f"🔕 {label}", callback_data=f"mute:{coin}:{code}")
                      for code, label in MUTE_CHOICES])
     return Markup(rows)
+
+
+# --- the user's own rules (bot/handlers/rules.py) ------------------------------------------
+
+def mute_row(coin: str, muted: bool) -> list[Button]:
+    if muted:
+        return [Button(f"🔔 Unmute {coin}", callback_data=f"mute:{coin}:off")]
+    return [Button(f"🔕 {label}", callback_data=f"mute:{coin}:{code}")
+            for code, label in MUTE_CHOICES]
+
+
+def rule_alert_buttons(coin: str, rule_id: int | None, number: int | None = None, *,
+                       muted: bool = False) -> Markup:
+    """Under a rule's alert: Chart, Settings, Delete rule (repeat rules: ``rule_id`` given);
+    Mute the coin for 1 h / 4 h / till tomorrow."""
+    top = [Button("📈 Chart", callback_data=f"chart:{coin}"),
+           Button("⚙️ Settings", callback_data="set:open")]
+    if rule_id is not None:
+        top.append(Button(f"🗑 Delete rule #{number}", callback_data=f"rule:del:{rule_id}"))
+    return Markup([top, mute_row(coin, muted)])
+
+
+def with_mute_row(markup: Markup, coin: str, muted: bool) -> Markup:
+    """The same buttons with the last row (the mute row) redrawn."""
+    rows = [list(row) for row in markup.inline_keyboard]
+    return Markup(rows[:-1] + [mute_row(coin, muted)])
+
+
+def without_rule_delete(markup: Markup) -> Markup:
+    """The same buttons without "Delete rule" (after it was pressed)."""
+    rows = [[b for b in row if not (b.callback_data or "").startswith("rule:del:")]
+            for row in markup.inline_keyboard]
+    return Markup([row for row in rows if row])
+
+
+def rule_choices(token: str, labels: list[str]) -> Markup:
+    """One button per reading of an ambiguous rule (``rule:pick:TOKEN:I``)."""
+    return Markup([[Button(label[:60], callback_data=f"rule:pick:{token}:{i}")]
+                   for i, label in enumerate(labels)])

@@ -67,7 +67,7 @@ def _signal_rule(signal_id: str, values: Mapping[str, float],
 
 def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
               per_coin: Mapping[str, Mapping[str, float]], disabled: set[str],
-              budget: Budget, now: float, pause: str) -> str:
+              budget: Budget, now: float, pause: str, rules_line: str | None = None) -> str:
     plan = user.effective_plan
     key = {"valid": "set", "rejected": "rejected — /setkey", "none": "not set — /setkey"}
     values = ThresholdSet.resolve(user_wide).values
@@ -78,6 +78,7 @@ def list_text(user: User, coins: list[str], user_wide: Mapping[str, float],
         f"Polling: {polling_phrase(budget)}",
         f"Alerts: {pause} · from level <b>{Level(int(values[MIN_LEVEL])).name}</b>",
         f"Coins: {esc(', '.join(coins)) if coins else 'none — /subscribe BTC'}",
+        *([rules_line] if rules_line else []),
         "", "<b>Signals</b>:",
     ]
     off = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from bot import alert_texts
+from bot import alert_texts, rule_texts
 from bot.settings_texts import (  # noqa: F401 - texts.X is how handlers reach them
     SETTINGS_CLOSED, SETTINGS_PRESETS, SETTINGS_THRESHOLDS, list_text, plan_text,
     plans_overview, polling_phrase, preset_applied, preset_preview, set_usage,
@@ -43,6 +43,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("settings", "all settings as buttons"),
     ("snapshot", "the market now: /snapshot ETH"),
     ("chart", "a chart: /chart ETH, /chart ETH 7d"),
+    ("alert", "your own rule: /alert ETH price > 4000"),
+    ("alerts", "your rules, numbered; /alert del N removes one"),
     ("status", "key, plan, usage, last and next poll"),
     ("history", "your last 10 alerts"),
     ("pause", "mute alerts: /pause, /pause 2h"),
@@ -55,11 +57,12 @@ ADMIN_COMMAND = ("admin", "operator overview (admins only)")
 
 # --- start, help, fallbacks -----------------------------------------------------------------
 
-def help_text(is_admin: bool = False) -> str:
+def help_text(is_admin: bool = False, bot_username: str | None = None) -> str:
     commands = COMMANDS + ((ADMIN_COMMAND,) if is_admin else ())
     lines = ["<b>perpwatch</b> watches CoinGlass derivatives data for your coins and alerts you "
              "here when the market gets dangerous.", ""]
     lines += [f"/{name} — {esc(about)}" for name, about in commands]
+    lines += ["", rule_texts.link_line(bot_username)]
     lines += ["", "Thresholds: /list shows them, /set changes them. " + NFA]
     return "\n".join(lines)
 
@@ -376,7 +379,7 @@ def render_outbox(item: OutboxItem, now: float) -> str:
     """What an outbox row says when it is sent, in the user's timezone."""
     tz = tz_of(item.timezone)
     if item.kind == "alert":
-        return alert_texts.alert_brief(item, now, tz)
+        return rule_texts.brief(item, now, tz) or alert_texts.alert_brief(item, now, tz)
     if item.payload.get("notice") == "all_clear":
         return alert_texts.all_clear(item.payload, now, tz)
     return notice_text(item.payload)
@@ -432,7 +435,9 @@ def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
     lines = ["<b>Your last alerts</b> (tap a number to open one):"]
     for number, item in enumerate(items, 1):
         signals = [Signal.from_dict(d) for d in item.payload.get("signals", [])]
-        headline = alert_texts.first_line(item, signals)
+        title = rule_texts.history_title(item.payload)
+        headline = (f"<b>{esc(item.coin or '')}</b> {esc(title)}" if title
+                    else alert_texts.first_line(item, signals))
         state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
         lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
     return fit(lines)

@@ -28,6 +28,7 @@ from core.coinglass.errors import NoActivePlan
 from core.evaluation import Calm, Prefs, calm_step, decide_coin
 from core.market import SECTION_TITLES
 from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
+from core.rule_alerts import Rule, decide_rules
 from core.signals.model import Level
 from core.snapshot import SnapshotBatch, SnapshotBuilder, sections_of_path
 from core.storage.crypto import KeyUnreadable
@@ -73,6 +74,8 @@ class PollContext:
     states: Mapping[tuple[str, str], AlertState]
     mutes: Mapping[str, float] = field(default_factory=dict)      # coin -> muted until
     calm: Mapping[str, Calm] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()                                  # the user's own (/alert)
+    rule_only: frozenset[str] = frozenset()     # coins polled for a rule only: no signals
 
 
 class Poller:
@@ -91,7 +94,8 @@ class Poller:
         user = self.repo.get_user(user_id)
         if user is None:
             return None
-        coins = tuple(self.repo.coins(user_id))
+        rules = tuple(self.repo.rules(user_id))
+        coins = tuple(self.repo.polled_coins(user_id, rules))
         try:
             api_key, unreadable = self.repo.api_key(user_id), False
         except KeyUnreadable:
@@ -100,7 +104,8 @@ class Poller:
                 for coin, r in self.repo.coin_states(user_id).items()}
         return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
                            self.repo.prefs(user_id), self.repo.alert_states(user_id),
-                           self.repo.mutes(user_id), calm)
+                           self.repo.mutes(user_id), calm, rules,
+                           frozenset(coins) - set(self.repo.coins(user_id)))
 
     def pacing_wait(self, ctx: PollContext) -> float:
         """Seconds until the key's window has room for what this poll must fetch."""
@@ -189,8 +194,8 @@ class Poller:
                 now: float) -> None:
         """Evaluate each coin with the user's thresholds; queue an alert where one is due."""
         for coin, snapshot in batch.snapshots.items():
-            if not snapshot.present():
-                continue          # nothing known: keep the state as it was, decide nothing
+            if not snapshot.present() or coin in ctx.rule_only:
+                continue          # nothing known (keep the state as it was), or no signals
             previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
             muted = ctx.mutes.get(coin, 0.0) > now
             result = decide_coin(snapshot, ctx.prefs, previous, now, muted=muted)
@@ -210,6 +215,20 @@ class Poller:
                         "unevaluated": dict(evaluation.unevaluated),
                     },
                 })
+        self._decide_rules(ctx, batch, write, now)
+
+    @staticmethod
+    def _decide_rules(ctx: PollContext, batch: SnapshotBatch, write: PollWrite,
+                      now: float) -> None:
+        """The user's own rules on the same snapshots (core/rule_alerts.py); a rule's fired
+        state commits with its outbox row."""
+        if not ctx.rules:
+            return
+        step = decide_rules(ctx.rules, batch.snapshots, now, mutes=ctx.mutes,
+                            cooldown_seconds=lambda coin: ctx.prefs.thresholds(coin)
+                            .cooldown_minutes(Level.MEDIUM) * 60.0)
+        write.rule_updates.update(step.updates)
+        write.alerts.extend(step.alerts)
 
     @staticmethod
     def _note_calm(ctx: PollContext, coin: str, result, write: PollWrite, now: float) -> None:
@@ -301,7 +320,7 @@ class PollScheduler:
         for user in self.repo.due_users(now, limit=1_000_000):
             if user.next_poll_at is None:
                 continue      # never polled: due now
-            interval = self.poller.budget(user, len(self.repo.coins(user.id))).interval
+            interval = self.poller.budget(user, len(self.repo.polled_coins(user.id))).interval
             offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
             moves.append((user.id, now + offset))
         self.repo.defer(moves)

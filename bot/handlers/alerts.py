@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot import alert_texts, keyboards, texts
+from bot import alert_texts, keyboards, rule_texts, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, reply
 from bot.services import services
 from core.coins import parse_coins
@@ -43,7 +43,8 @@ async def toggle_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     now = svc.clock()
     tz = tz_of(user.timezone)
     expanded = action == "more"
-    body = (alert_texts.alert_details if expanded else alert_texts.alert_brief)(item, now, tz)
+    body = (alert_texts.alert_details(item, now, tz) if expanded else
+            rule_texts.brief(item, now, tz) or alert_texts.alert_brief(item, now, tz))
     muted = svc.repo.mutes(user.id).get(item.coin or "", 0.0) > now
     try:
         await query.edit_message_text(body, reply_markup=keyboards.alert_buttons(
@@ -98,6 +99,12 @@ async def mute_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                     int(parts[2]), coin, expanded=expanded, muted=muted))
             except BadRequest:
                 pass        # unchanged markup
+        else:               # a rule's alert: its own buttons, the mute row redrawn
+            try:
+                await query.edit_message_reply_markup(
+                    keyboards.with_mute_row(message.reply_markup, coin, muted))
+            except BadRequest:
+                pass
 
 
 async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -117,7 +124,7 @@ async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, texts.MUTE_USAGE)
         return
     coin = parsed.coins[0]
-    if coin not in svc.repo.coins(user.id):
+    if coin not in svc.repo.polled_coins(user.id):     # subscribed, or watched for a rule
         await reply(update, context, texts.coin_not_watched(coin))
         return
     rest = " ".join(words[1:]).lower()

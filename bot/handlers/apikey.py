@@ -128,7 +128,7 @@ def _store(context: ContextTypes.DEFAULT_TYPE, user_id: int, key: str, detection
                        detection.expires_at.timestamp() if detection.expires_at else None)
     user = svc.repo.get_user(user_id)
     coins = svc.repo.coins(user_id)
-    budget = budget_of(context, user, len(coins))
+    budget = budget_of(context, user)
     svc.coinglass.limiters.for_key(key, budget.per_minute)
     log.info("user %s saved a key (plan %s via %s)", user_id, detection.plan.title,
              detection.source)

@@ -8,22 +8,27 @@ from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, Context
 
 from bot import texts
 from bot.handlers.common import budget_of, caller, reply
+from bot.handlers.start_link import start_with_coins
 from bot.services import services
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Create the user if new, greet, and show the next step (idempotent)."""
+    """Create the user if new, greet, and show the next step (idempotent). ``/start ETH_SOL``
+    (a one-tap link) also subscribes the coins: bot/handlers/start_link.py."""
+    if context.args:
+        await start_with_coins(update, context, "_".join(context.args))
+        return
     svc = services(context)
     user, created = svc.repo.welcome(update.effective_user.id)
     coins = svc.repo.coins(user.id)
-    await reply(update, context, texts.start_text(user, coins, created,
-                                                  budget_of(context, user, len(coins))))
+    await reply(update, context, texts.start_text(user, coins, created, budget_of(context, user)))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every command with one line each."""
     caller(update, context)
-    await reply(update, context, texts.help_text(services(context).is_admin(update.effective_user.id)))
+    await reply(update, context, texts.help_text(services(context).is_admin(update.effective_user.id),
+                                                 context.bot.username))
 
 
 async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -30,7 +30,7 @@ async def _add(context: ContextTypes.DEFAULT_TYPE, user_id: int, wanted: list[st
             key = svc.repo.api_key(user_id)
         except KeyUnreadable:
             key = None
-    before = budget_of(context, user, len(watched))
+    before = budget_of(context, user)
     if key:
         supported = await svc.coins.get(key, per_minute=before.per_minute)
     elif svc.coins.cached:
@@ -43,7 +43,7 @@ async def _add(context: ContextTypes.DEFAULT_TYPE, user_id: int, wanted: list[st
     room = max(0, MAX_COINS - len(watched))
     limit_hit = fresh[room:]
     added = svc.repo.add_coins(user_id, fresh[:room])
-    after = budget_of(context, user, len(watched) + len(added))
+    after = budget_of(context, user)
     # Say the interval when adding coins lengthened it (the budget covers more coins).
     raised = after if added and user.key_state == "valid" and (
         after.interval > before.interval or after.raised) else None

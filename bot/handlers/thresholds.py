@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from bot import texts
+from bot import rule_texts, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
 from bot.services import services
 from core.coins import parse_coins
@@ -22,7 +22,8 @@ async def list_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     now = svc.clock()
     await reply(update, context, texts.list_text(
         user, coins, user_wide, per_coin, svc.repo.disabled_signals(user.id),
-        budget_of(context, user, len(coins)), now, texts.pause_state(user, now)))
+        budget_of(context, user), now, texts.pause_state(user, now),
+        rules_line=rule_texts.list_line(svc.repo.rules(user.id), coins)))
 
 
 async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

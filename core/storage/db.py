@@ -82,9 +82,24 @@ def m001_initial(db: Database) -> None:
 
 
 # Whether a user needs the scheduler, as one column it can range-scan: NULL when the user
-# cannot be polled (blocked, no valid key, no coins, paused until /resume), else the moment
-# their next poll is due (a timed pause ends first). Kept by Repository after every change.
+# cannot be polled (blocked, no valid key, nothing to watch, paused until /resume), else the
+# moment their next poll is due (a timed pause ends first). Kept by Repository after every
+# change. Something to watch: a subscribed coin, or a rule still waiting (m004: a rule's coin
+# is polled even when not subscribed; a ``once`` rule that fired is done).
 DUE_SQL = """
+UPDATE users SET due_at = CASE
+  WHEN active = 1 AND key_state = 'valid'
+   AND (EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
+        OR EXISTS (SELECT 1 FROM rules r WHERE r.user_id = users.id AND r.state = 'waiting'))
+   AND NOT (paused = 1 AND paused_until IS NULL)
+  THEN MAX(COALESCE(next_poll_at, 0),
+           CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
+  ELSE NULL END
+"""
+
+# DUE_SQL as m002 knew it (before the rules table existed): a fresh database runs m002
+# before m004 creates ``rules``, so m002 keeps its own text.
+_DUE_SQL_M002 = """
 UPDATE users SET due_at = CASE
   WHEN active = 1 AND key_state = 'valid'
    AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
@@ -103,7 +118,7 @@ def m002_versions_and_due(db: Database) -> None:
     db["users"].add_column("version", int, not_null_default=0)
     db["users"].add_column("due_at", float)
     db.execute("UPDATE users SET interval_seconds = NULL")
-    db.execute(DUE_SQL)
+    db.execute(_DUE_SQL_M002)
     db["users"].create_index(["due_at"])
     db["alerts"].create_index(["status", "user_id", "id"])
 
@@ -124,6 +139,30 @@ def m003_mutes_and_calm(db: Database) -> None:
     db["users"].add_column("timezone", str)           # IANA name or UTC±HH:MM; NULL = UTC
     db["users"].add_column("last_delivery_at", float)  # round-robin order of the outbox
     db["alerts"].add_column("silent", int, not_null_default=0)
+
+
+@migrations()
+def m004_rules(db: Database) -> None:
+    """The user's own rules (SPEC §17, ``/alert``): one row per rule, numbered per user.
+
+    ``state`` is ``waiting`` until a ``once`` rule fires, then ``fired`` (done); a ``repeat``
+    rule stays ``waiting`` and ``fired_at`` is its last firing (its cooldown). ``last_value``
+    is the figure at the last evaluation, which crossings compare with. Rows change in the
+    poll's transaction, with the outbox row of the alert they fire."""
+    db["rules"].create({
+        "id": int, "user_id": int,
+        "number": int,                  # #N as the user sees it; never reused while listed
+        "coin": str, "metric": str, "op": str, "value": float,
+        "mode": str,                    # once | repeat
+        "state": str,                   # waiting | fired
+        "fired_at": float,
+        "last_value": float,
+        "created_at": float,
+    }, pk="id", not_null={"user_id", "number", "coin", "metric", "op", "value", "mode", "state",
+                          "created_at"},
+        defaults={"state": "waiting"}, foreign_keys=[("user_id", "users", "id")])
+    db["rules"].create_index(["user_id", "number"], unique=True)
+    db.execute(DUE_SQL)
 
 
 def open_database(path: Path | str) -> Database:

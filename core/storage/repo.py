@@ -20,8 +20,10 @@ from sqlite_utils import Database
 from core.alerts import AlertState
 from core.evaluation import Prefs
 from core.plans import Plan
+from core.rule_alerts import FIRED, WAITING, Rule, watched_coins
 from core.storage.crypto import KeyVault
 from core.storage.db import DUE_SQL
+from core.user_rules import RuleSpec, ensure_room
 from core.users import User
 
 __all__ = ["ALL_COINS", "AlertState", "OutboxItem", "PollWrite", "Repository", "User"]
@@ -84,6 +86,7 @@ class PollWrite:
     disabled_added: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
     coin_states: dict[str, dict[str, Any]] = field(default_factory=dict)   # coin -> fields
+    rule_updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # rule id -> fields
 
 
 class Repository:
@@ -178,7 +181,7 @@ class Repository:
         """Every row of this user, in every table."""
         with self.db.atomic():
             for table in ("alerts", "alert_state", "disabled_signals", "thresholds",
-                          "subscriptions", "api_keys", "coin_mutes", "coin_state"):
+                          "subscriptions", "api_keys", "coin_mutes", "coin_state", "rules"):
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
             self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -235,6 +238,63 @@ class Repository:
             if removed:
                 self.update_user(user_id)
         return removed
+
+    def polled_coins(self, user_id: int, rules: Iterable[Rule] | None = None) -> list[str]:
+        """The coins a poll of this user covers: subscriptions, then the coins of rules still
+        waiting (a rule's coin is watched even if not subscribed). The budget counts these.
+        ``rules``: the user's rules when the caller has just read them."""
+        coins = self.coins(user_id)
+        rules = self.rules(user_id) if rules is None else rules
+        return coins + [c for c in watched_coins(rules) if c not in coins]
+
+    # --- rules (/alert) -----------------------------------------------------------------------
+
+    @staticmethod
+    def _rule(row: dict[str, Any]) -> Rule:
+        return Rule(row["id"], row["number"], RuleSpec.from_dict(row), row["state"],
+                    row["fired_at"], row["last_value"], row["created_at"])
+
+    def rules(self, user_id: int) -> list[Rule]:
+        """The user's rules by number (rules whose metric is no longer known are skipped)."""
+        rules = []
+        for row in self.db["rules"].rows_where("user_id = ?", [user_id], order_by="number"):
+            try:
+                rules.append(self._rule(row))
+            except ValueError:
+                continue
+        return rules
+
+    def add_rule(self, user_id: int, spec: RuleSpec) -> Rule:
+        """Store a rule (at most ``MAX_RULES``: raises RuleError beyond). Bumps the version:
+        the rule changes what the poll covers."""
+        with self.db.atomic():
+            row = next(self.db.query("SELECT COUNT(*) AS n, COALESCE(MAX(number), 0) AS top "
+                                     "FROM rules WHERE user_id = ?", [user_id]))
+            ensure_room(row["n"])
+            rule_id = self.db["rules"].insert({
+                "user_id": user_id, "number": row["top"] + 1, **spec.to_dict(),
+                "state": WAITING, "created_at": self.clock()}).last_pk
+            self.update_user(user_id)
+        return self._rule(next(self.db["rules"].rows_where("id = ?", [rule_id])))
+
+    def delete_rules(self, user_id: int, *, numbers: Iterable[int] | None = None,
+                     ids: Iterable[int] | None = None, done: bool = False) -> list[int]:
+        """Delete rules by number or id (all when neither; only fired ``once`` rules with
+        ``done``); returns the numbers deleted. Bumps the version when any went."""
+        numbers = None if numbers is None else set(numbers)
+        ids = None if ids is None else set(ids)
+        rows = self.db.query("SELECT id, number, state FROM rules WHERE user_id = ? "
+                             "ORDER BY number", [user_id])    # rows, even unreadable ones
+        gone = [r for r in rows
+                if (numbers is None or r["number"] in numbers)
+                and (ids is None or r["id"] in ids) and (not done or r["state"] == FIRED)]
+        with self.db.atomic():
+            for row in gone:
+                self.db.execute("DELETE FROM rules WHERE id = ? AND user_id = ?",
+                                [row["id"], user_id])
+            if gone:
+                self.update_user(user_id)
+        return [r["number"] for r in gone]
 
     # --- thresholds and signal switches -----------------------------------------------------
 
@@ -358,6 +418,13 @@ class Repository:
                            calm_notified = excluded.calm_notified""",
                     [(user_id, coin, st.get("last_high_at"), st.get("last_active_at"),
                       int(st.get("calm_notified", 0))) for coin, st in write.coin_states.items()])
+            for rule_id, fields in write.rule_updates.items():
+                fields = {k: v for k, v in fields.items()
+                          if k in ("last_value", "fired_at", "state")}
+                if fields:
+                    self.db.execute(
+                        f"UPDATE rules SET {', '.join(f'{k} = ?' for k in fields)} "
+                        "WHERE id = ? AND user_id = ?", [*fields.values(), rule_id, user_id])
             changes = dict(write.user_changes)
             if write.notices_added:
                 changes["notices"] = set(json.loads(row["notices"] or "[]")) | write.notices_added
