@@ -307,6 +307,7 @@ class PollScheduler:
         self._deadline = deadline or (lambda ctx: ctx.budget.poll_deadline())
         self._slots = asyncio.Semaphore(max_concurrent)
         self._running: dict[int, asyncio.Task] = {}
+        self._started: list[asyncio.Task] | None = None      # collected by run_all_due
         self.on_done: Callable[[PollOutcome], None] | None = None
 
     @property
@@ -345,6 +346,8 @@ class PollScheduler:
                 continue
             task = asyncio.create_task(self._run(ctx), name=f"poll-{user.id}")
             self._running[user.id] = task
+            if self._started is not None:
+                self._started.append(task)
             started += 1
         if later:
             self.repo.defer(later)
@@ -382,8 +385,10 @@ class PollScheduler:
 
     async def run_all_due(self) -> list[PollOutcome | None]:
         """Start and await every due poll (benchmarks and tests)."""
+        self._started = []
         await self.tick()
-        return await asyncio.gather(*list(self._running.values()))
+        started, self._started = self._started, None
+        return await asyncio.gather(*started)
 
     async def shutdown(self, grace: float = 3.0) -> None:
         """Let running polls finish within ``grace`` seconds, then cancel the rest."""
