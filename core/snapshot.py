@@ -306,7 +306,8 @@ class SnapshotBuilder:
                 found = {row.symbol for row in value}
                 poll.memory.markets_missing = {c for c in poll.coins if c not in found}
                 value = {row.symbol: row for row in value if row.symbol in set(poll.coins)}
-            poll.memory.values[(name, coin)] = Kept(poll.now, value, extra)
+            poll.memory.values[(name, coin)] = Kept(poll.now, _compact(name, value, poll),
+                                                    extra)
 
     def _call(self, poll: _Poll, name: str, coin: str | None) -> Callable[[], Awaitable[Any]]:
         c, key, per_minute = self.client, poll.api_key, poll.budget.per_minute
@@ -580,6 +581,27 @@ class SnapshotBuilder:
 
 class _Disabled(Exception):
     """The source was dropped from the user's set after CoinGlass refused it."""
+
+
+def _compact(name: str, value: Any, poll: _Poll) -> Any:
+    """Only what a section reads, so what a key keeps between polls stays small (a whole
+    dominance history, or every coin's whale alerts, is kept as a few items)."""
+    if name == "dominance" and value:
+        last = value[-1]
+        wanted = [last.time - timedelta(days=d) for d in (7, 1)]
+        earlier = [max((p for p in value if p.time <= t), key=lambda p: p.time, default=None)
+                   for t in wanted]
+        return [p for p in earlier if p is not None] + [last]
+    if name == "whales" and value:
+        coins = {c.upper() for c in poll.coins}
+        since = datetime.fromtimestamp(poll.now, timezone.utc) - WHALE_LOOKBACK
+        return [a for a in value if a.symbol in coins and a.time >= since]
+    if name == "liquidation_orders" and value:
+        since = datetime.fromtimestamp(poll.now, timezone.utc) - timedelta(hours=1)
+        return [o for o in value if o.time >= since]
+    if name == "walls" and value:
+        return sorted((o for o in value if o.open), key=lambda o: o.usd, reverse=True)[:20]
+    return value
 
 
 def _by_exchange(oi: OpenInterestList) -> tuple[m.ExchangeOpenInterest, ...]:
