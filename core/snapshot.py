@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 WATCH_EXCHANGE = "Binance"          # venue of the pair-level endpoints (L/S, price, walls)
 WHALE_LOOKBACK = timedelta(hours=1)
 MARKETS_PER_PAGE = 200              # coins-markets page: the majors of any watch list
+MARKETS_MARGIN = 5                  # rows beyond the lowest-ranked coin, as ranks shift
 CALIBRATION_LIMIT = 0.02            # OI valuation more than 2 % off Binance: not trusted
 KEEP_IDLE_SECONDS = 2 * 3600.0      # forget a key's kept values after this long unused
 # Slow sources due in the same poll, most needed first (the regime needs the price anchor).
@@ -87,6 +88,7 @@ class Kept:
 class _KeyMemory:
     values: dict[tuple[str, str | None], Kept] = field(default_factory=dict)
     markets_missing: set[str] = field(default_factory=set)   # coins not on the markets page
+    markets_rank: dict[str, int] = field(default_factory=dict)  # where each coin was on it
     last_used: float = 0.0
 
 
@@ -305,6 +307,7 @@ class SnapshotBuilder:
             elif name == "markets":
                 found = {row.symbol for row in value}
                 poll.memory.markets_missing = {c for c in poll.coins if c not in found}
+                poll.memory.markets_rank = {row.symbol: i for i, row in enumerate(value)}
                 value = {row.symbol: row for row in value if row.symbol in set(poll.coins)}
             poll.memory.values[(name, coin)] = Kept(poll.now, _compact(name, value, poll),
                                                     extra)
@@ -318,7 +321,7 @@ class SnapshotBuilder:
             "oi_weights": lambda: c.open_interest(key, coin, **kw),
             "liquidations": lambda: c.liquidations(key, coin, "1h", **kw),
             "taker": lambda: c.taker_volume(key, coin, "1h", **kw),
-            "markets": lambda: c.coins_markets(key, per_page=MARKETS_PER_PAGE, **kw),
+            "markets": lambda: c.coins_markets(key, per_page=_markets_page(poll), **kw),
             "price_ref": lambda: c.price_history(key, pair_of(coin), regime_window(plan), 3,
                                                  exchange=WATCH_EXCHANGE, **kw),
             "funding_list": lambda: c.funding_rates(key, frozenset(poll.coins), **kw),
@@ -581,6 +584,17 @@ class SnapshotBuilder:
 
 class _Disabled(Exception):
     """The source was dropped from the user's set after CoinGlass refused it."""
+
+
+def _markets_page(poll: _Poll) -> int:
+    """How many coins to ask coins-markets for: as few as hold the user's coins (the list is
+    sorted by size, so the majors are on top: 10 rows are ≈15 KB, 200 rows ≈300 KB), and the
+    whole page while a coin has not been placed yet."""
+    ranks = poll.memory.markets_rank
+    if not all(c in ranks for c in poll.coins):
+        return MARKETS_PER_PAGE
+    needed = max(ranks[c] for c in poll.coins) + 1 + MARKETS_MARGIN
+    return min(MARKETS_PER_PAGE, max(10, -(-needed // 10) * 10))
 
 
 def _compact(name: str, value: Any, poll: _Poll) -> Any:

@@ -170,3 +170,14 @@ def test_one_funding_source_per_user_chosen_by_cost():
     assert plan_budget(Plan.HOBBYIST, 10).funding == fr.FUNDING_LIST
     # A big budget takes the small answers.
     assert plan_budget(Plan.PROFESSIONAL, 10).funding == fr.FUNDING_PAIRS
+
+
+async def test_coins_markets_asks_for_no_more_rows_than_the_users_coins_need(sim, client):
+    builder = SnapshotBuilder(client)
+    budget = plan_budget(Plan.STANDARD, 2)
+    for _ in range(2):
+        batch = await builder.build(STANDARD, budget, ["BTC", "ETH"])
+        assert all(s.price and s.liquidations for s in batch.snapshots.values())
+    pages = [int(r.params["per_page"]) for r in sim.requests
+             if r.key == STANDARD and r.path == paths.COINS_MARKETS]
+    assert pages[0] == 200 and pages[1] <= 20          # the majors sit at the top
