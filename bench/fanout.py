@@ -47,7 +47,8 @@ async def measure(alerts: int, rate: float, folder: Path) -> dict:
     await tg.start()
     settings = load_settings({
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url,
-        "COINGLASS_BASE_URL": "http://127.0.0.1:9", "DATABASE_PATH": str(folder / "fanout.db"),
+        "COINGLASS_BASE_URL": "http://127.0.0.1:9", "COINGLASS_WS_URL": "off",
+        "DATABASE_PATH": str(folder / "fanout.db"),
         "PERPWATCH_SECRET_KEY": Fernet.generate_key().decode(),
     }, env_file=None)
     app = build_application(settings)

@@ -125,6 +125,13 @@ def _missing_line(summary: Mapping[str, Any]) -> str | None:
     return "⚠️ missing: " + esc(", ".join(SECTION_TITLES.get(k, k) for k in missing))
 
 
+def source_line(payload: Mapping[str, Any]) -> str | None:
+    """Where the figure came from, when it was not a poll: CoinGlass's live stream."""
+    if payload.get("source") == "stream":
+        return "⚡ <i>live stream: liquidation orders as CoinGlass pushed them</i>"
+    return None
+
+
 def first_line(item: OutboxItem, signals: list[Signal]) -> str:
     lead = lead_signal(signals)
     level = Level(item.level) if item.level else (lead.level if lead else Level.LOW)
@@ -142,6 +149,8 @@ def alert_brief(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str:
     signals = _signals(item)
     triggers = payload.get("triggers", {})
     lines = [first_line(item, signals)]
+    if line := source_line(payload):
+        lines.append(line)
     late = now - item.created_at
     if late > LATE_AFTER_SECONDS:
         lines.append(f"⏱ <i>{duration(late)} late (decided {when(item.created_at, now, tz)})</i>")
@@ -168,8 +177,9 @@ def alert_details(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str
     summary = payload.get("summary", {})
     signals = _signals(item)
     triggers = payload.get("triggers", {})
-    parts = [first_line(item, signals), ""]
-    parts += market_lines(summary)
+    parts = [first_line(item, signals)]
+    parts += [line] if (line := source_line(payload)) else []
+    parts += [""] + market_lines(summary)
     parts.append("")
     for signal in signals:
         parts += signal_lines(signal, triggers.get(signal.id)) + [""]

@@ -34,6 +34,7 @@ from core.snapshot import SnapshotBuilder
 from core.storage.crypto import KeyVault
 from core.storage.db import open_database
 from core.storage.repo import Repository
+from core.stream.manager import StreamManager
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,17 @@ def build_application(
                 svc.sender.wake()
 
         svc.scheduler.on_done = deliver_now
+        svc.stream = StreamManager(settings.coinglass_ws_url, repo, poller, svc.scheduler,
+                                   on_queued=svc.sender.wake, clock=clock)
+        if svc.stream.enabled:
+            poller.on_built = svc.stream.merge_polled
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)
         svc.sender.start(app.bot)
+        svc.stream.start()
         counts = repo.overview()
         interval = (f"{settings.poll_interval_seconds} s" if settings.poll_interval_seconds
                     else "auto")
@@ -96,6 +102,9 @@ def build_application(
         if svc is not None:
             # Running polls finish (their results are committed atomically) or are abandoned;
             # sends already granted finish, the rest of the outbox waits for the next start.
+            # Sockets close first, so no stream decision starts while polls finish.
+            if svc.stream is not None:
+                await svc.stream.stop()
             await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 

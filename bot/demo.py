@@ -157,7 +157,8 @@ async def _demo(settings: Settings, interactive: bool) -> int:
         with tempfile.TemporaryDirectory(prefix="perpwatch-demo-") as folder:
             demo_settings = replace(
                 settings, telegram_bot_token=tg.token, telegram_api_base_url=tg.base_url,
-                coinglass_base_url=cg.base_url, database_path=Path(folder) / "demo.db",
+                coinglass_base_url=cg.base_url, coinglass_ws_url=cg.ws_url,
+                database_path=Path(folder) / "demo.db",
                 secret_key=Fernet.generate_key().decode(), poll_interval_seconds=DEMO_INTERVAL,
                 admin_user_ids=frozenset({DEMO_USER}),
             )
