@@ -58,7 +58,7 @@ from core.storage.crypto import KeyUnreadable
 from core.storage.repo import Repository
 from core.stream.client import LinkState, LinkStatus, StreamClient, backoff_delay
 from core.stream.decide import cascade_level, stream_snapshot, stream_write
-from core.stream.fold import KeyFold
+from core.stream.fold import MAX_ANCHOR_AGE, Anchor, KeyFold
 from core.stream.frames import FrameCache, Order
 from core.thresholds import ThresholdSet
 from core.users import User
@@ -126,7 +126,7 @@ class _Group:
 
     @property
     def signature(self) -> tuple:
-        return tuple(sorted((m.user_id, m.version) for m in self.members.values()))
+        return tuple(sorted((m.user_id, m.version, m.plan) for m in self.members.values()))
 
     @property
     def coins(self) -> frozenset[str]:
@@ -162,9 +162,11 @@ class StreamManager:
         self.frames = FrameCache()
         self.stream_alerts = 0
         self.decisions = 0
+        self.reconciles = 0
         self._groups: dict[str, _Group] = {}
         self._member_of: dict[int, str] = {}          # user id -> key fingerprint
         self._known: dict[int, _Known] = {}
+        self._early_anchors: dict[str, dict[str, Anchor]] = {}    # key -> coin -> anchor
         self._pending: set[tuple[int, str]] = set()   # (user, coin) decisions queued
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -261,6 +263,7 @@ class StreamManager:
     async def reconcile(self) -> None:
         """Open, keep and close connections to match the users who need them now."""
         now = self.clock()
+        self.reconciles += 1
         wanted = self._eligible(now)
         closing = [g for fp, g in self._groups.items() if fp not in wanted]
         for fingerprint, fresh in wanted.items():
@@ -270,10 +273,15 @@ class StreamManager:
             else:
                 group.members = fresh.members
             group.fold.set_watch(group.coins)
+            for coin, a in self._early_anchors.pop(fingerprint, {}).items():
+                group.fold.anchor(coin, a.long_usd, a.short_usd, a.at)
             group.fold.prune(now)
             self._keep_connected(group, now)
         for group in closing:
             del self._groups[group.fingerprint]
+        self._early_anchors = {fp: kept for fp, coins in self._early_anchors.items()
+                               if (kept := {c: a for c, a in coins.items()
+                                            if now - a.at <= MAX_ANCHOR_AGE})}
         self._member_of = {uid: fp for fp, g in self._groups.items() for uid in g.members}
         if closing:
             await asyncio.gather(*(g.client.stop() for g in closing if g.client is not None),
@@ -307,14 +315,25 @@ class StreamManager:
     def merge_polled(self, api_key: str, batch: SnapshotBatch) -> SnapshotBatch:
         """Anchor the key's fold on this poll's liquidation figures, and let the poll read the
         fold's view where the stream has seen more (see the module docstring)."""
-        group = self._groups.get(key_fingerprint(api_key))
+        fingerprint = key_fingerprint(api_key)
+        group = self._groups.get(fingerprint)
         if group is None:
+            self._remember_anchors(fingerprint, batch)
             return batch
         try:
             self._merge(group, batch)
         except Exception:                  # the poll goes on with its own figures
             log.exception("live stream: merging a poll's liquidations failed")
         return batch
+
+    def _remember_anchors(self, fingerprint: str, batch: SnapshotBatch) -> None:
+        """A Standard+ key polled before its connection opens (a user who just subscribed):
+        its figures anchor the fold the connection will start with."""
+        for coin, snapshot in batch.snapshots.items():
+            liq = snapshot.liquidations
+            if liq is not None and snapshot.plan >= STREAM_PLAN:
+                self._early_anchors.setdefault(fingerprint, {})[coin] = Anchor(
+                    liq.time.timestamp(), liq.long_usd, liq.short_usd)
 
     def _merge(self, group: _Group, batch: SnapshotBatch) -> None:
         now = self.clock()
