@@ -53,3 +53,16 @@ def test_an_alert_from_the_stream_says_so_on_its_second_line_and_in_its_details(
 
 def test_a_polled_alert_does_not_mention_the_stream():
     assert "live stream" not in alert_texts.alert_brief(stream_alert(None), NOW)
+
+
+def test_the_headline_is_what_triggered_not_a_cascade_already_announced():
+    """The poll after a stream alert: the cascade is still active and rides along, but the
+    message is about the open-interest surge that is new."""
+    cascade = signal()
+    surge = signal(sid="oi_surge", title="OI surge: −8.9 % in 1h", text="OI fell",
+                   values={"oi_change_pct": -8.9})
+    item = stream_alert(None)
+    item.payload["signals"] = [cascade.to_dict(), surge.to_dict()]
+    item.payload["triggers"] = {"oi_surge": "new"}
+    first = plain(alert_texts.alert_brief(item, NOW)).split("\n")[0]
+    assert "open interest" in first and "liquidated" not in first
