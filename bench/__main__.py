@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, poll_cycle, signals
+from bench import charts, fanout, poll_cycle, signals, stream
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     fanout.main([])
     print()
     charts.main([])
+    print()
+    stream.main([])
 
 
 if __name__ == "__main__":

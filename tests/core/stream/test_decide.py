@@ -32,7 +32,7 @@ def repo(tmp_path) -> Repository:
 def decide(repo: Repository, long_usd: float, short_usd: float = 0.0, coin: str = "BTC",
            now: float = NOW) -> PollWrite | None:
     ctx = Poller(repo, None, default_interval=300).context(USER)
-    view = LiquidationView(long_usd, short_usd, now, True, 10)
+    view = LiquidationView(long_usd, short_usd, now, True)
     return stream_write(ctx, stream_snapshot(coin, Plan.STANDARD, view), now)
 
 
