@@ -5,6 +5,7 @@ Production (``python -m bot``), the tests and the demo all run the Application b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -102,10 +103,9 @@ def build_application(
         if svc is not None:
             # Running polls finish (their results are committed atomically) or are abandoned;
             # sends already granted finish, the rest of the outbox waits for the next start.
-            # Sockets close first, so no stream decision starts while polls finish.
-            if svc.stream is not None:
-                await svc.stream.stop()
-            await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+            # The live stream stops deciding at once and closes its sockets meanwhile.
+            await asyncio.gather(svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS),
+                                 svc.stream.stop())
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:

@@ -163,6 +163,7 @@ class StreamManager:
         self.stream_alerts = 0
         self.decisions = 0
         self.reconciles = 0
+        self.reconciled_at: float | None = None
         self._groups: dict[str, _Group] = {}
         self._member_of: dict[int, str] = {}          # user id -> key fingerprint
         self._known: dict[int, _Known] = {}
@@ -191,15 +192,14 @@ class StreamManager:
                                                                  name="stream-reconcile")
 
     async def stop(self, grace: float = 2.0) -> None:
-        """Close every socket and end the manager, within about ``grace`` seconds."""
+        """Close every socket and end the manager, within about ``grace`` seconds. Nothing
+        new starts from the moment this is called (no reconcile, no decision)."""
         task, self._loop_task = self._loop_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        for pending in list(self._tasks):
+        waiting = [task] if task is not None else []
+        for pending in waiting + list(self._tasks):
             pending.cancel()
         clients = [g.client for g in self._groups.values() if g.client is not None]
-        await asyncio.gather(*(c.stop(grace) for c in clients), *self._tasks,
+        await asyncio.gather(*(c.stop(grace) for c in clients), *waiting, *self._tasks,
                              return_exceptions=True)
         self._groups.clear()
         self._member_of.clear()
@@ -264,6 +264,7 @@ class StreamManager:
         """Open, keep and close connections to match the users who need them now."""
         now = self.clock()
         self.reconciles += 1
+        self.reconciled_at = now
         wanted = self._eligible(now)
         closing = [g for fp, g in self._groups.items() if fp not in wanted]
         for fingerprint, fresh in wanted.items():
@@ -492,4 +493,6 @@ class StreamManager:
             "last_order_age_s": (round(now - self._last_order_at, 1)
                                  if self._last_order_at is not None else None),
             "stream_alerts": self.stream_alerts,
+            "last_reconcile_age_s": (round(now - self.reconciled_at, 1)
+                                     if self.reconciled_at is not None else None),
         }
