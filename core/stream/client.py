@@ -32,7 +32,7 @@ import aiohttp
 
 from core.coinglass.ratelimit import key_fingerprint
 from core.stream.frames import (
-    PING, SUBSCRIBE, ErrorFrame, FrameCache, Ignored, Order, Orders, Pong,
+    CHANNEL_NAMES, PING, ErrorFrame, FrameCache, Ignored, Order, Orders, Pong, subscribe,
 )
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class StreamClient:
         self._task: asyncio.Task | None = None
         self._pong = asyncio.Event()
         self._silent = False           # the heartbeat closed the socket for want of a pong
+        self.channel = CHANNEL_NAMES[0]  # the spelling CoinGlass accepted (kept on reconnect)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class StreamClient:
         self.connections += 1
         heartbeat = None
         try:
-            await ws.send_str(SUBSCRIBE)
+            await ws.send_str(subscribe(self.channel))
             self._set(LinkState.CONNECTED, reason="")
             self._pong.clear()
             self._silent = False
@@ -205,7 +206,11 @@ class StreamClient:
         while True:
             message = await ws.receive()
             if message.type == aiohttp.WSMsgType.TEXT:
-                refusal = self._on_text(message.data) or refusal
+                outcome = self._on_text(message.data)
+                if isinstance(outcome, str):             # the other spelling of the channel
+                    await ws.send_str(subscribe(outcome))
+                    continue
+                refusal = outcome or refusal
                 if refusal is not None and refusal.state == LinkState.REFUSED:
                     return refusal
             elif message.type == aiohttp.WSMsgType.BINARY:
@@ -218,7 +223,9 @@ class StreamClient:
             return refusal or _Ended(LinkState.KEY_REFUSED, "closed 1008 (key refused)")
         return _Ended(LinkState.RETRYING, f"closed {code}" if code else "connection lost")
 
-    def _on_text(self, text: str) -> _Ended | None:
+    def _on_text(self, text: str) -> _Ended | str | None:
+        """Handle one text frame: why the connection must end, a channel name to subscribe
+        to instead (CoinGlass rejected the docs' spelling), or None."""
         frame = self.frames.parse(text)
         if isinstance(frame, Orders):
             self.malformed += frame.skipped
@@ -236,6 +243,11 @@ class StreamClient:
                 return _Ended(LinkState.REFUSED, "CoinGlass: the plan does not include it")
             if frame.bad_key:
                 return _Ended(LinkState.KEY_REFUSED, "CoinGlass did not accept the key")
+            if frame.rejects(self.channel) and self.channel != CHANNEL_NAMES[-1]:
+                self.channel = CHANNEL_NAMES[CHANNEL_NAMES.index(self.channel) + 1]
+                log.info("live stream of key %s: CoinGlass wants the channel spelt %s",
+                         self.fingerprint, self.channel)
+                return self.channel
             log.info("live stream of key %s: CoinGlass error frame: %.200s", self.fingerprint,
                      frame.message)
         elif isinstance(frame, Ignored):

@@ -21,9 +21,15 @@ import json
 import math
 from dataclasses import dataclass
 
-LIQUIDATION_CHANNELS = frozenset({"liquidationOrders", "liquidation_orders"})
-SUBSCRIBE = json.dumps({"method": "subscribe", "channels": ["liquidationOrders"]},
-                       separators=(",", ":"))
+# The docs' channel name first, the SDKs' second (tried if CoinGlass rejects the first).
+CHANNEL_NAMES = ("liquidationOrders", "liquidation_orders")
+LIQUIDATION_CHANNELS = frozenset(CHANNEL_NAMES)
+
+
+def subscribe(channel: str) -> str:
+    return json.dumps({"method": "subscribe", "channels": [channel]}, separators=(",", ":"))
+
+
 PING = "ping"
 
 LONG = "long"
@@ -55,6 +61,10 @@ class ErrorFrame:
     @property
     def needs_upgrade(self) -> bool:
         return "upgrade" in self.message.lower()
+
+    def rejects(self, channel: str) -> bool:
+        """CoinGlass does not know this channel name (not a plan or key refusal)."""
+        return channel in self.message and not self.needs_upgrade
 
     @property
     def bad_key(self) -> bool:

@@ -139,7 +139,8 @@ class _Known:
 
     version: int
     coins: frozenset[str]
-    api_key: str | None
+    api_key: str | None = None
+    key_read: bool = False
 
 
 class StreamManager:
@@ -229,16 +230,20 @@ class StreamManager:
                 continue
             known = self._known.get(user.id)
             if known is None or known.version != user.version:
-                try:
-                    api_key = self.repo.api_key(user.id)
-                except KeyUnreadable:
-                    api_key = None
-                known = _Known(user.version, frozenset(self.repo.coins(user.id)), api_key)
+                known = _Known(user.version, frozenset(self.repo.coins(user.id)))
                 self._known[user.id] = known
-            if not known.api_key or not known.coins:
+            if not known.coins:
                 continue
             plan = self.poller.budget(user, len(known.coins)).plan
             if plan < STREAM_PLAN:
+                continue
+            if not known.key_read:        # decrypted only for users who stream
+                try:
+                    known.api_key = self.repo.api_key(user.id)
+                except KeyUnreadable:
+                    known.api_key = None
+                known.key_read = True
+            if not known.api_key:
                 continue
             fingerprint = key_fingerprint(known.api_key)
             group = groups.get(fingerprint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import AsyncIterator, Callable
@@ -176,22 +177,62 @@ async def test_a_socket_that_stops_answering_pong_is_replaced(session):
                 pings.append(time.monotonic())
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws-api", mute)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, url = await serve(mute)
     try:
         statuses = []
-        client = client_for(session, f"ws://127.0.0.1:{port}/ws-api", KEYS["standard"],
+        client = client_for(session, url, KEYS["standard"],
                             ping_interval=0.05, pong_timeout=0.1, on_status=statuses.append)
         client.start()
         await wait_until(lambda: client.connections >= 2)
         assert pings
         lost = [s for s in statuses if s.state == LinkState.RETRYING]
         assert lost and lost[0].reason == "no pong"
+        await client.stop()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(handler) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_get("/ws-api", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"ws://127.0.0.1:{runner.addresses[0][1]}/ws-api"
+
+
+async def test_a_coinglass_that_only_knows_the_sdk_channel_name_gets_it(session):
+    """The docs say ``liquidationOrders``, the SDKs ``liquidation_orders``: if the first is
+    rejected as unknown, the client subscribes with the second and keeps it on reconnect."""
+    asked: list[str] = []
+    sockets: list[web.WebSocketResponse] = []
+
+    async def sdk_only(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        sockets.append(ws)
+        async for message in ws:
+            channel = json.loads(message.data)["channels"][0]
+            asked.append(channel)
+            if channel != "liquidation_orders":
+                await ws.send_str(json.dumps({"event": "error",
+                                              "msg": f"unknown channel: {channel}"}))
+            else:
+                await ws.send_str(json.dumps({"channel": "liquidation_orders", "data": [
+                    {"base_asset": "BTC", "exchange": "OKX", "side": 1, "time": 1725416318000,
+                     "volume_usd": 5.0}]}))
+        return ws
+
+    runner, url = await serve(sdk_only)
+    try:
+        received = Received()
+        client = client_for(session, url, KEYS["standard"], received)
+        client.start()
+        await wait_until(lambda: len(received.orders) == 1)
+        assert asked == ["liquidationOrders", "liquidation_orders"]
+        await sockets[0].close()
+        await wait_until(lambda: len(received.orders) == 2)
+        assert asked[2:] == ["liquidation_orders"] and client.connections == 2
         await client.stop()
     finally:
         await runner.cleanup()

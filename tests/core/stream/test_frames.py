@@ -44,6 +44,9 @@ def test_pong_and_error_frames():
     bad_key = parse_frame('{"event":"error","msg":"Invalid API key provided"}')
     assert bad_key.bad_key and not bad_key.needs_upgrade
     assert parse_frame('{"event":"error"}') == ErrorFrame("unspecified error")
+    unknown = parse_frame('{"event":"error","msg":"unknown channel: liquidationOrders"}')
+    assert unknown.rejects("liquidationOrders") and not unknown.rejects("liquidation_orders")
+    assert not refused.rejects("liquidationOrders")          # a plan refusal, not a name
 
 
 @pytest.mark.parametrize("text", [
