@@ -133,11 +133,11 @@ def source_line(payload: Mapping[str, Any]) -> str | None:
 
 
 def first_line(item: OutboxItem, signals: list[Signal]) -> str:
-    # What triggered this message leads it: a cascade the live stream already announced
-    # rides along in the next poll's message, and must not be its headline again.
+    # What triggered this message leads it, with its own level: a cascade the live stream
+    # already announced rides along in the next poll's message, but is not its news again.
     triggers = item.payload.get("triggers") or {}
     lead = lead_signal([s for s in signals if s.id in triggers] or signals)
-    level = Level(item.level) if item.level else (lead.level if lead else Level.LOW)
+    level = lead.level if lead else (Level(item.level) if item.level else Level.LOW)
     coin = esc(item.coin or "")
     if lead is None:
         return f"{LEVEL_EMOJI[level]} <b>{coin}</b>"

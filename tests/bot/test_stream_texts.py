@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import alert_texts, texts
+from core.signals.model import Level
 from core.stream.manager import StreamStatus
 from core.storage.repo import OutboxItem
 from tests.bot.test_texts import NOW, plain, signal
@@ -60,9 +61,9 @@ def test_the_headline_is_what_triggered_not_a_cascade_already_announced():
     message is about the open-interest surge that is new."""
     cascade = signal()
     surge = signal(sid="oi_surge", title="OI surge: −8.9 % in 1h", text="OI fell",
-                   values={"oi_change_pct": -8.9})
+                   values={"oi_change_pct": -8.9}, level=Level.MEDIUM)
     item = stream_alert(None)
     item.payload["signals"] = [cascade.to_dict(), surge.to_dict()]
     item.payload["triggers"] = {"oi_surge": "new"}
     first = plain(alert_texts.alert_brief(item, NOW)).split("\n")[0]
-    assert "open interest" in first and "liquidated" not in first
+    assert first.startswith("🟡 ETH") and "open interest" in first and "liquidated" not in first

@@ -171,10 +171,11 @@ async def test_two_users_of_one_key_share_one_socket_until_the_last_leaves(tmp_p
         await onboard(h, STANDARD, "BTC")
         await onboard(h, STANDARD, "SOL", user=other)
         await subscribed(h)
-        await h.tg.wait_until(lambda: h.services.stream.health()["keys"] == 1
-                              and len(h.services.stream._groups[next(iter(
-                                  h.services.stream._groups))].members) == 2, timeout=10)
-        assert cg.ws_connections(STANDARD) == 1
+        repo, stream = h.services.repo, h.services.stream
+        await h.tg.wait_until(lambda: all(
+            stream.status_for(repo.get_user(u), repo.coins(u)).state == "connected"
+            for u in (USER, other)), timeout=10)
+        assert cg.ws_connections(STANDARD) == 1 and stream.health()["keys"] == 1
         await h.say("/pause", contains="paused")     # the other user still needs it
         await h.say("/status", user=other, contains="connected since")
         assert cg.ws_connections(STANDARD) == 1
