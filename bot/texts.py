@@ -22,7 +22,7 @@ from core.budget import Budget
 from core.timezones import tz_of
 from core.storage.repo import OutboxItem
 from core.users import User
-from core.stream.manager import StreamStatus
+from core.stream.status import StreamStatus
 from core.thresholds import SPECS, ThresholdSet, format_value, visible_specs
 
 NFA = "<i>Not financial advice.</i>"

@@ -60,6 +60,7 @@ from core.stream.client import LinkState, LinkStatus, StreamClient, backoff_dela
 from core.stream.decide import cascade_level, stream_snapshot, stream_write
 from core.stream.fold import MAX_ANCHOR_AGE, Anchor, KeyFold
 from core.stream.frames import FrameCache, Order
+from core.stream.status import IDLE, NEEDS_PLAN, OFF, STARTING, StreamStatus
 from core.thresholds import ThresholdSet
 from core.users import User
 
@@ -70,26 +71,6 @@ RECONCILE_SECONDS = 2.0
 PREFS_TTL_SECONDS = 10.0
 POLL_WAIT_SECONDS = 1.5
 REFUSED_RETRY_SECONDS = 3600.0
-
-
-# --- what /status and /healthz read ------------------------------------------------------------
-
-OFF = "off"                    # COINGLASS_WS_URL=off
-NEEDS_PLAN = "needs_plan"      # the user's plan is below Standard
-IDLE = "idle"                  # nothing to stream for now (``reason`` says why)
-STARTING = "starting"          # eligible; the connection opens at the next reconcile
-
-
-@dataclass(frozen=True)
-class StreamStatus:
-    """A user's live stream as ``/status`` shows it: a :class:`LinkState` value or one of
-    ``off``, ``needs_plan``, ``idle``, ``starting``."""
-
-    state: str
-    since: float | None = None
-    failures: int = 0
-    retry_at: float | None = None
-    reason: str | None = None
 
 
 # --- membership ---------------------------------------------------------------------------------

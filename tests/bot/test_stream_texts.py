@@ -6,7 +6,7 @@ import pytest
 
 from bot import alert_texts, texts
 from core.signals.model import Level
-from core.stream.manager import StreamStatus
+from core.stream.status import StreamStatus
 from core.storage.repo import OutboxItem
 from tests.bot.test_texts import NOW, plain, signal
 
