@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, latency, poll_cycle, rules, scheduler, signals, webhook
+from bench import charts, fanout, latency, poll_cycle, rules, scheduler, signals, stream, webhook
 
 
 def main() -> None:
@@ -20,6 +20,7 @@ def main() -> None:
     print()
     webhook.main([])
     rules.main([])
+    stream.main([])
 
 
 if __name__ == "__main__":

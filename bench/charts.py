@@ -226,7 +226,8 @@ async def _burst(render_mode: str, users: int, folder: Path) -> dict:
     env = {
         "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
         "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url,
-        "COINGLASS_BASE_URL": cg.base_url, "DATABASE_PATH": str(folder / "bench.db"),
+        "COINGLASS_BASE_URL": cg.base_url, "COINGLASS_WS_URL": "off",
+        "DATABASE_PATH": str(folder / "bench.db"),
         "PERPWATCH_SECRET_KEY": Fernet.generate_key().decode(), "LOG_LEVEL": "WARNING",
         "BENCH_STALLS_FILE": str(folder / "stalls.json"),
     }

@@ -129,9 +129,19 @@ def _missing_line(summary: Mapping[str, Any]) -> str | None:
     return "⚠️ missing: " + esc(", ".join(SECTION_TITLES.get(k, k) for k in missing))
 
 
+def source_line(payload: Mapping[str, Any]) -> str | None:
+    """Where the figure came from, when it was not a poll: CoinGlass's live stream."""
+    if payload.get("source") == "stream":
+        return "⚡ <i>live stream: liquidation orders as CoinGlass pushed them</i>"
+    return None
+
+
 def first_line(item: OutboxItem, signals: list[Signal]) -> str:
-    lead = lead_signal(signals)
-    level = Level(item.level) if item.level else (lead.level if lead else Level.LOW)
+    # What triggered this message leads it, with its own level: a cascade the live stream
+    # already announced rides along in the next poll's message, but is not its news again.
+    triggers = item.payload.get("triggers") or {}
+    lead = lead_signal([s for s in signals if s.id in triggers] or signals)
+    level = lead.level if lead else (Level(item.level) if item.level else Level.LOW)
     coin = esc(item.coin or "")
     if item.payload.get("test"):
         return f"{TEST_MARK}{LEVEL_EMOJI[level]} <b>{coin}</b>"
@@ -148,6 +158,8 @@ def alert_brief(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str:
     signals = _signals(item)
     triggers = payload.get("triggers", {})
     lines = [first_line(item, signals)]
+    if line := source_line(payload):
+        lines.append(line)
     late = now - item.created_at
     if late > LATE_AFTER_SECONDS:
         lines.append(f"⏱ <i>{duration(late)} late (decided {when(item.created_at, now, tz)})</i>")
@@ -177,7 +189,9 @@ def alert_details(item: OutboxItem, now: float, tz: tzinfo | None = None) -> str
     summary = payload.get("summary", {})
     signals = _signals(item)
     triggers = payload.get("triggers", {})
-    head = [first_line(item, signals), ""] + market_lines(summary) + [""]
+    head = [first_line(item, signals)]
+    head += [line] if (line := source_line(payload)) else []
+    head += [""] + market_lines(summary) + [""]
     tail = []
     regime = RegimeReading.from_dict(payload["regime"]) if payload.get("regime") else None
     if line := regime_line(regime):

@@ -5,6 +5,7 @@ Production (``python -m bot``), the tests and the demo all run the Application b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from core.snapshot import SnapshotBuilder
 from core.storage.crypto import KeyVault
 from core.storage.db import open_database
 from core.storage.repo import Repository
+from core.stream.manager import StreamManager
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,17 @@ def build_application(
                 svc.sender.wake()
 
         svc.scheduler.on_done = deliver_now
+        svc.stream = StreamManager(settings.coinglass_ws_url, repo, poller, svc.scheduler,
+                                   on_queued=svc.sender.wake, clock=clock)
+        if svc.stream.enabled:
+            poller.on_built = svc.stream.merge_polled
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
         svc.scheduler.stagger()
         jobs.schedule(app.job_queue)
         svc.sender.start(app.bot)
+        svc.stream.start()
         counts = repo.overview()
         interval = (f"{settings.poll_interval_seconds} s" if settings.poll_interval_seconds
                     else "auto")
@@ -96,7 +103,9 @@ def build_application(
         if svc is not None:
             # Running polls finish (their results are committed atomically) or are abandoned;
             # sends already granted finish, the rest of the outbox waits for the next start.
-            await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+            # The live stream stops deciding at once and closes its sockets meanwhile.
+            await asyncio.gather(svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS),
+                                 svc.stream.stop())
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:

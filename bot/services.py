@@ -15,6 +15,7 @@ from core.config import Settings
 from core.poller import Poller, PollScheduler
 from core.snapshot import SnapshotBuilder
 from core.storage.repo import Repository
+from core.stream.manager import StreamManager
 
 if TYPE_CHECKING:
     from bot.sender import OutboxSender
@@ -41,6 +42,7 @@ class Services:
     started_at: float = field(default_factory=time.time)
     owns_http: bool = True          # close the http client on shutdown (False when injected)
     stream_state: Callable[[], str] = stream_off    # the WebSocket stream's state, for /healthz
+    stream: StreamManager | None = None     # live liquidations (SPEC §11); None before post_init
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_user_ids

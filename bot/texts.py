@@ -27,7 +27,7 @@ from core.budget import Budget
 from core.timezones import tz_of
 from core.storage.repo import OutboxItem
 from core.users import User
-
+from core.stream.status import StreamStatus
 
 NFA = "<i>Not financial advice.</i>"
 
@@ -395,8 +395,35 @@ def pause_state(user: User, now: float) -> str:
     return f"paused until {when(user.paused_until, now)}"
 
 
+def stream_line(status: StreamStatus, now: float) -> str:
+    """The live stream's state (SPEC §11): connected since when, or why not."""
+    fallback = " — alerts come from polling"
+    state = status.state
+    if state == "connected":
+        text = f"connected since {when(status.since, now)}"
+    elif state in ("connecting", "starting"):
+        text = "connecting…"
+    elif state == "retrying":
+        tries = f"{status.failures} failed attempt{'s' if status.failures != 1 else ''}"
+        text = f"reconnecting ({tries}, next {when(status.retry_at, now)}){fallback} meanwhile"
+    elif state == "refused":
+        text = f"CoinGlass refused the liquidation stream for this key's plan{fallback}"
+    elif state == "key_refused":
+        text = f"CoinGlass refused this key on the stream{fallback}"
+    elif state == "needs_plan":
+        text = f"off: it needs a Standard plan or above{fallback}"
+    elif state == "idle":
+        text = f"off: {esc(status.reason or 'not needed now')}"
+    elif state == "off":
+        text = f"off on this bot{fallback}"
+    else:
+        text = esc(state)
+    return f"<b>Live stream</b>: {text}"
+
+
 def status_text(user: User, *, now: float, used: int | None, coins: list[str],
-                budget: Budget, alerts_24h: int, pending: int, resting_for: float = 0.0) -> str:
+                budget: Budget, alerts_24h: int, pending: int, resting_for: float = 0.0,
+                stream: StreamStatus | None = None) -> str:
     if user.key_state == "valid":
         key = "valid"
     elif user.key_state == "rejected":
@@ -421,6 +448,8 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
              f"<b>Last poll</b>: {when(user.last_poll_at, now)} · <b>next</b>: {next_poll}",
              f"<b>Alerts sent in 24 h</b>: {alerts_24h}"
              + (f" ({pending} waiting to be delivered)" if pending else "")]
+    if stream is not None:
+        lines.insert(-1, stream_line(stream, now))       # after the polls, before the alerts
     if user.last_error:
         lines.append(f"<b>Last error</b>: {esc(user.last_error)} ({when(user.last_error_at, now)})")
     else:

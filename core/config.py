@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_COINGLASS_BASE_URL = "https://open-api-v4.coinglass.com"
+DEFAULT_COINGLASS_WS_URL = "wss://open-ws.coinglass.com/ws-api"
 
 
 class ConfigError(ValueError):
@@ -31,6 +32,7 @@ class Settings:
     database_path: Path = Path("perpwatch.db")
     secret_key: str | None = field(default=None, repr=False)
     poll_interval_seconds: int | None = None     # None: auto (SPEC §10)
+    coinglass_ws_url: str | None = DEFAULT_COINGLASS_WS_URL    # None: streaming off (§11)
     admin_user_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
     webhook_url: str | None = None               # None: long polling (SPEC §15)
@@ -80,6 +82,16 @@ def _port(name: str, value: str) -> int:
     if not 1 <= port <= 65535:
         raise ConfigError(f"{name} must be a port number from 1 to 65535, got {port}")
     return port
+
+
+def _ws_url(name: str, value: str) -> str | None:
+    """A ``ws://``/``wss://`` URL, or ``off`` (no live stream: alerts come from polling)."""
+    value = value.strip()
+    if value.lower() == "off":
+        return None
+    if not value.startswith(("ws://", "wss://")):
+        raise ConfigError(f"{name} must be a ws:// or wss:// URL, or off, got {value!r}")
+    return value.rstrip("/")
 
 
 def _positive_int(name: str, value: str) -> int:
@@ -154,6 +166,8 @@ def load_settings(
         kwargs["telegram_api_base_url"] = _url("TELEGRAM_API_BASE_URL", v)
     if (v := get("COINGLASS_BASE_URL")) is not None:
         kwargs["coinglass_base_url"] = _url("COINGLASS_BASE_URL", v)
+    if (v := get("COINGLASS_WS_URL")) is not None:
+        kwargs["coinglass_ws_url"] = _ws_url("COINGLASS_WS_URL", v)
     if (v := get("DATABASE_PATH")) is not None:
         kwargs["database_path"] = Path(v.strip()).expanduser()
     if (v := get("PERPWATCH_SECRET_KEY")) is not None:

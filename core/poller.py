@@ -85,6 +85,9 @@ class Poller:
         self.builder = builder
         self.default_interval = default_interval     # POLL_INTERVAL_SECONDS (None: auto)
         self.clock = clock
+        # Between fetching and deciding: the live stream anchors on the polled liquidations
+        # and may hand back what it has seen since (core/stream/manager.py: merge_polled).
+        self.on_built: Callable[[str, SnapshotBatch], SnapshotBatch] | None = None
 
     def budget(self, user: User, coins: int) -> Budget:
         return budget_for(user, coins, self.default_interval)
@@ -143,6 +146,8 @@ class Poller:
             return self._commit(ctx, write, outcome)
 
         batch = await self.builder.build(ctx.api_key, ctx.budget, list(ctx.coins))
+        if self.on_built is not None:
+            batch = self.on_built(ctx.api_key, batch)
         outcome.requests = batch.requests
         write.counters.update(polls=1, coinglass_requests=batch.requests)
 
@@ -313,6 +318,10 @@ class PollScheduler:
     @property
     def in_flight(self) -> int:
         return len(self._running)
+
+    def running(self, user_id: int) -> asyncio.Task | None:
+        """The user's poll in flight (its context read, its commit not yet made), if any."""
+        return self._running.get(user_id)
 
     def stagger(self) -> None:
         """Spread overdue users over their interval (after downtime), instead of all at once."""

@@ -31,10 +31,11 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         resting = limiter.blocked_for if limiter else 0.0
     coins = svc.repo.polled_coins(user.id)
     pending = svc.repo.pending_alerts(user.id)
+    stream = svc.stream.status_for(user, coins) if svc.stream is not None else None
     await reply(update, context, texts.status_text(
         user, now=now, used=used, coins=coins, budget=budget_of(context, user),
         alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending,
-        resting_for=resting))
+        resting_for=resting, stream=stream))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -66,6 +66,9 @@ def bot_settings(tg: TelegramSim, cg: CoinGlassSim, db: Path, **extra: str) -> S
         "DATABASE_PATH": str(db),
         "PERPWATCH_SECRET_KEY": Fernet.generate_key().decode(),
         "POLL_INTERVAL_SECONDS": "1",
+        # The live stream is tested on purpose (tests/e2e/test_stream.py: cg.ws_url); off
+        # elsewhere, so those tests' alerts come from their polls alone.
+        "COINGLASS_WS_URL": "off",
         **extra,
     }
     return load_settings(env, env_file=None)

@@ -35,6 +35,7 @@ class BotProcess:
             "TELEGRAM_BOT_TOKEN": tg.token,
             "TELEGRAM_API_BASE_URL": tg.base_url,
             "COINGLASS_BASE_URL": cg.base_url,
+            "COINGLASS_WS_URL": cg.ws_url,
             "DATABASE_PATH": str(self.db),
             "PERPWATCH_SECRET_KEY": secret,
             "POLL_INTERVAL_SECONDS": "1",
