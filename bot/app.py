@@ -84,6 +84,8 @@ def build_application(
                                    on_queued=svc.sender.wake, clock=clock)
         if svc.stream.enabled:
             poller.on_built = svc.stream.merge_polled
+            stream = svc.stream
+            svc.stream_state = lambda: _stream_summary(stream.health())
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
@@ -143,6 +145,14 @@ def build_application(
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
     return app
+
+
+def _stream_summary(health: dict) -> str:
+    """The stream in a word or two for /healthz (details stay in the manager's counts)."""
+    if not health.get("keys"):
+        return "idle"
+    return (f"{health['connected']} of {health['keys']} keys connected"
+            + (f", {health['retrying']} retrying" if health.get("retrying") else ""))
 
 
 def _alert_markup(item):

@@ -418,7 +418,7 @@ def stream_line(status: StreamStatus, now: float) -> str:
         text = f"off on this bot{fallback}"
     else:
         text = esc(state)
-    return f"<b>Live stream</b>: {text}"
+    return f"<b>live stream</b>: {text}"
 
 
 def status_text(user: User, *, now: float, used: int | None, coins: list[str],

@@ -155,6 +155,10 @@ class Poller:
         # (history endpoints can refuse an interval on a plan that is otherwise fine).
         lapsed = any(min_plan_for(path) == Plan.HOBBYIST and path not in HISTORY_ENDPOINTS
                      for path in batch.refused)
+        if not lapsed and batch.auth_error is None and self._refused_within_plan(user, batch):
+            # The detected plan should answer these: ask CoinGlass what the key has now
+            # (one request) rather than drop the endpoints or wait for a cheaper one to fail.
+            lapsed = await self._recheck_plan(ctx, batch, write)
         if batch.auth_error is not None or lapsed:
             if lapsed or isinstance(batch.auth_error, NoActivePlan):
                 notice, reason = NOTICE_PLAN_LAPSED, "the CoinGlass subscription is not active"
@@ -163,7 +167,8 @@ class Poller:
             self._key_failed(user, write, notice, reason, outcome)
             return self._commit(ctx, write, outcome)
 
-        self._note_plan_change(user, ctx.api_key, batch.answered, write)
+        if "plan" not in write.user_changes:
+            self._note_plan_change(user, ctx.api_key, batch.answered, write)
         self._note_refusals(user, batch.refused, write)
         self._note_errors(batch, write, outcome, now)
         self._decide(ctx, batch, write, now)
@@ -268,12 +273,45 @@ class Poller:
             outcome.queued += 1
         write.counters["keys_rejected"] = 1
 
+    @staticmethod
+    def _refused_within_plan(user: User, batch: SnapshotBatch) -> bool:
+        """"Upgrade plan" from an endpoint the detected plan includes (not one the user only
+        claimed with /plan): the subscription lapsed or shrank."""
+        return (user.plan_override is None and user.plan is not None
+                and any(min_plan_for(path) <= user.plan and path not in HISTORY_ENDPOINTS
+                        for path in batch.refused))
+
+    async def _recheck_plan(self, ctx: PollContext, batch: SnapshotBatch,
+                            write: PollWrite) -> bool:
+        """Detect the key's plan again; returns True when the subscription is gone. A smaller
+        plan is followed (and said once); its refusals are then not the user's to drop."""
+        from core.coinglass.detect import detect_plan
+        from core.coinglass.errors import AuthError, CoinGlassError
+        try:
+            detection = await detect_plan(self.builder.client, ctx.api_key)
+        except NoActivePlan:
+            return True
+        except AuthError as exc:
+            batch.auth_error = exc
+            return False
+        except CoinGlassError:
+            return False                 # cannot tell now: the next poll asks again
+        user = ctx.user
+        if detection.plan < user.plan:
+            write.user_changes.update(plan=detection.plan, plan_limit=detection.per_minute)
+            write.alerts.append({"kind": "notice", "payload": {
+                "notice": NOTICE_PLAN_CHANGED, "plan": detection.plan.title,
+                "per_minute": detection.per_minute, "overridden": False}})
+            batch.refused.clear()
+        return False
+
     def _note_plan_change(self, user: User, api_key: str, answered: int,
                           write: PollWrite) -> None:
         """CoinGlass's API-KEY-MAX-LIMIT moved: the user changed plan. Follow it (unless they
-        set one with /plan) and say so; a bigger plan may answer what was refused before."""
+        set one with /plan) and say so; a bigger plan may answer what was refused before. The
+        header counts even on a 429: a smaller plan shows first as "too many requests"."""
         limiter = self.builder.client.limiters.peek(api_key)
-        if not answered or limiter is None or not user.plan_limit or not limiter.header_limit:
+        if limiter is None or not user.plan_limit or not limiter.header_limit:
             return
         limit = limiter.header_limit
         if limit == user.plan_limit:

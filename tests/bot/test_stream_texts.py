@@ -12,17 +12,17 @@ from tests.bot.test_texts import NOW, plain, signal
 
 
 @pytest.mark.parametrize("status, expected", [
-    (StreamStatus("connected", since=NOW - 3600), "Live stream: connected since "),
-    (StreamStatus("connecting"), "Live stream: connecting…"),
-    (StreamStatus("starting"), "Live stream: connecting…"),
+    (StreamStatus("connected", since=NOW - 3600), "live stream: connected since "),
+    (StreamStatus("connecting"), "live stream: connecting…"),
+    (StreamStatus("starting"), "live stream: connecting…"),
     (StreamStatus("retrying", failures=3, retry_at=NOW + 40),
      "reconnecting (3 failed attempts, next "),
     (StreamStatus("refused"), "refused the liquidation stream for this key's plan — alerts "
                               "come from polling"),
     (StreamStatus("key_refused"), "refused this key on the stream"),
-    (StreamStatus("needs_plan"), "Live stream: off: it needs a Standard plan or above"),
-    (StreamStatus("idle", reason="alerts paused"), "Live stream: off: alerts paused"),
-    (StreamStatus("off"), "Live stream: off on this bot — alerts come from polling"),
+    (StreamStatus("needs_plan"), "live stream: off: it needs a Standard plan or above"),
+    (StreamStatus("idle", reason="alerts paused"), "live stream: off: alerts paused"),
+    (StreamStatus("off"), "live stream: off on this bot — alerts come from polling"),
 ])
 def test_the_status_line_says_connected_since_or_why_not(status, expected):
     assert expected in plain(texts.stream_line(status, NOW))

@@ -90,7 +90,7 @@ async def test_no_repeat_inside_cooldown_across_polls_and_restart(tmp_path, tg, 
         cg.market.scenario("cascade", "ETH")
         await tg.wait_for_message(USER, "🔴 ETH", timeout=10)
         await wait_polls(h, 4)
-        assert len(alerts_for(h, "ETH")) == 1
+        # (A faster figure, taker flow, may alert a moment before the cascade: count triggers.)
         assert triggered(h, "ETH", "liquidation_cascade") == 1
     # Same database, a new process of the bot: the cooldown survives. (The new process reads
     # the slow figures afresh, so a signal only they show may alert as new; the cascade may not.)
