@@ -16,10 +16,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import __version__, jobs, keyboards, texts
+from bot import __version__, hours_texts, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, chart, fallback, forget, settings as settings_menu, snapshot,
+    admin, alerts, apikey, chart, fallback, forget, hours, settings as settings_menu, snapshot,
     start, status, subscribe, thresholds,
 )
 from bot.pacing import TelegramPacer
@@ -29,6 +29,7 @@ from bot.updates import PerChatUpdateProcessor
 from core.coinglass.client import CoinGlassClient, make_http_client
 from core.coins import SupportedCoins
 from core.config import Settings
+from core.digest import DigestFetcher, DigestScheduler
 from core.poller import Poller, PollScheduler
 from core.snapshot import SnapshotBuilder
 from core.storage.crypto import KeyVault
@@ -78,6 +79,9 @@ def build_application(
                 svc.sender.wake()
 
         svc.scheduler.on_done = deliver_now
+        svc.digests = DigestScheduler(repo, DigestFetcher(builder), clock=clock,
+                                      default_interval=settings.poll_interval_seconds)
+        svc.digests.on_queued = svc.sender.wake
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
@@ -97,6 +101,8 @@ def build_application(
             # Running polls finish (their results are committed atomically) or are abandoned;
             # sends already granted finish, the rest of the outbox waits for the next start.
             await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+            if svc.digests is not None:
+                await svc.digests.shutdown(SHUTDOWN_GRACE_SECONDS)
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:
@@ -129,7 +135,7 @@ def build_application(
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, forget, admin, fallback):
+                   alerts, hours, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
@@ -137,8 +143,11 @@ def build_application(
 
 
 def _alert_markup(item):
-    """The buttons under an alert (Details, Chart, Settings, Mute); notices have none."""
-    return keyboards.alert_buttons(item.id, item.coin or "") if item.kind == "alert" else None
+    """The buttons under an alert (Details, Chart, Settings, Mute); the message that ends
+    quiet hours opens each alert it holds; other notices have none."""
+    if item.kind == "alert":
+        return keyboards.alert_buttons(item.id, item.coin or "")
+    return hours_texts.markup(item)
 
 
 async def _publish_commands(app: Application, settings: Settings) -> None:

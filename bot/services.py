@@ -18,6 +18,7 @@ from core.storage.repo import Repository
 
 if TYPE_CHECKING:
     from bot.sender import OutboxSender
+    from core.digest import DigestScheduler
 
 SERVICES_KEY = "services"
 
@@ -41,6 +42,7 @@ class Services:
     started_at: float = field(default_factory=time.time)
     owns_http: bool = True          # close the http client on shutdown (False when injected)
     stream_state: Callable[[], str] = stream_off    # the WebSocket stream's state, for /healthz
+    digests: DigestScheduler | None = None          # the daily digests (core/digest.py)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_user_ids

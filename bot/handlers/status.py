@@ -31,10 +31,11 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         resting = limiter.blocked_for if limiter else 0.0
     coins = svc.repo.coins(user.id)
     pending = svc.repo.pending_alerts(user.id)
+    held, held_until = svc.repo.held(user.id)
     await reply(update, context, texts.status_text(
         user, now=now, used=used, coins=coins, budget=budget_of(context, user, len(coins)),
         alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending,
-        resting_for=resting))
+        resting_for=resting, held=held, held_until=held_until))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -60,7 +61,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         until = svc.clock() + seconds
     svc.repo.pause(user.id, until)
-    await reply(update, context, texts.paused(until, svc.clock()))
+    await reply(update, context, texts.paused(until, svc.clock(), tz_of(user.timezone)))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
