@@ -332,3 +332,25 @@ async def test_the_three_commands_are_in_the_menu_and_help(harness):
     assert "/quiet 23:00-07:00" in shown.text
     assert "off" in (await h.say("/digest", contains="digest is off")).text
     assert "UTC" in (await h.say("/timezone", contains="Your timezone")).text
+
+
+# --- races ----------------------------------------------------------------------------------
+
+async def test_quiet_hours_set_during_a_poll_win(tmp_path, tg, cg):
+    """A poll that read the user before /quiet all must not deliver its HIGH alert: its result
+    is dropped (the user's version changed) and the repoll holds it."""
+    from tests.e2e.test_races import held_poll_dropped, hold_a_poll
+    clock = MovedClock(local(BERLIN, 2026, 1, 15, 3, 0))
+    settings = bot_settings(tg, cg, tmp_path / "db.sqlite")
+    async with bot_at(settings, tg, cg, clock) as h:
+        await h.say("/timezone berlin", contains="Europe/Berlin")
+        await onboard(h, KEYS["professional"], "ETH")
+        await wait_polls(h, 1)
+        cg.market.scenario("cascade", "ETH")
+        outcomes = await hold_a_poll(h, KEYS["professional"])
+        await h.say("/quiet 01:00-05:00 all", contains="Quiet now")
+        await held_poll_dropped(h, outcomes)
+        await until(h, lambda: any(r["coin"] == "ETH" and r["status"] == "held"
+                                   for r in rows(h)))
+        await wait_polls(h, 2)
+        assert alerts_for(h, "ETH") == []
