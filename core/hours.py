@@ -159,11 +159,11 @@ def held_ids(payload: dict[str, Any]) -> list[int]:
     return [a["id"] for group in payload.get("coins", []) for a in group["alerts"]]
 
 
-def release_held(repo: Repository, now: float) -> int:
-    """Each user whose quiet hours are over gets their held rows as one message; returns how
-    many messages were queued."""
+def release_held(repo: Repository, now: float, users: int = 50) -> int:
+    """Up to ``users`` users whose quiet hours are over get their held rows as one message;
+    returns how many messages were queued (callers loop, yielding between calls)."""
     by_user: dict[int, list[OutboxItem]] = {}
-    for item in repo.due_held(now):
+    for item in repo.due_held(now, users):
         by_user.setdefault(item.user_id, []).append(item)
     for user_id, items in by_user.items():
         user = repo.get_user(user_id)

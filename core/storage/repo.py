@@ -550,12 +550,13 @@ class Repository:
                                  "WHERE user_id = ? AND status = ?", [user_id, self.HELD]))
         return row["n"], row["at"]
 
-    def due_held(self, now: float, limit: int = 5000) -> list[OutboxItem]:
-        """Held rows whose quiet hours are over, by user, oldest first."""
+    def due_held(self, now: float, users: int = 50) -> list[OutboxItem]:
+        """Every held row of up to ``users`` users whose quiet hours are over, by user,
+        oldest first."""
         rows = self.db.query(
-            "SELECT a.*, u.timezone AS user_timezone FROM alerts a JOIN users u "
-            "ON u.id = a.user_id WHERE a.status = ? AND a.next_attempt_at <= ? "
-            "ORDER BY a.user_id, a.created_at, a.id LIMIT ?", [self.HELD, now, limit])
+            "SELECT * FROM alerts WHERE status = ? AND user_id IN (SELECT DISTINCT user_id "
+            "FROM alerts WHERE status = ? AND next_attempt_at <= ? LIMIT ?) "
+            "ORDER BY user_id, created_at, id", [self.HELD, self.HELD, now, users])
         return [self._item(r) for r in rows]
 
     def group_held(self, user_id: int, ids: list[int], payload: dict[str, Any],

@@ -230,6 +230,20 @@ def test_a_restart_during_quiet_hours_loses_nothing_and_sends_nothing_twice(tmp_
     repo.close()
 
 
+def test_release_goes_in_batches_of_users(repo, clock):
+    for uid in (USER, USER + 1, USER + 2):
+        repo.ensure_user(uid)
+        repo.set_quiet(uid, "23:00-07:00 hold")
+        rows = [alert_row(), alert_row("BTC")]
+        apply_quiet(repo.get_user(uid), rows, clock())
+        repo.commit_poll(uid, PollWrite(alerts=rows))
+    clock.now = at(timezone.utc, 2026, 1, 15, 7, 0)               # no /timezone: UTC
+    assert [release_held(repo, clock(), users=2) for _ in range(3)] == [2, 1, 0]
+    messages = repo.due_outbox_fair(clock(), per_chat=5)
+    assert sorted(i.user_id for i in messages) == [USER, USER + 1, USER + 2]
+    assert all(i.payload["alerts"] == 2 for i in messages)       # a user's rows never split
+
+
 def test_changing_quiet_hours_moves_what_is_held(repo, clock):
     repo.set_quiet(USER, "23:00-07:00 hold")
     commit(repo, clock, repo.get_user(USER), [alert_row()])
