@@ -177,9 +177,9 @@ def digest_shown(user: User, now: float, next_at: float | None) -> str:
 def digest_set(user: User, now: float, next_at: float) -> str:
     tz = tz_of(user.timezone)
     return (f"✅ Daily digest at {esc(user.digest_at)} your time "
-            f"({esc(zone_name(user.timezone))}): {DIGEST_ABOUT}. The first one "
-            f"{when(next_at, now, tz)}. It reuses what your polls fetch, so it costs your key "
-            f"a request or two per coin at most, once a day.{_utc_hint(user)}")
+            f"({esc(zone_name(user.timezone))}); the first one {when(next_at, now, tz)}.\n"
+            f"{DIGEST_ABOUT[0].upper()}{DIGEST_ABOUT[1:]}. It reuses what your polls fetch, so "
+            f"it costs your key a request or two per coin at most.{_utc_hint(user)}")
 
 
 DIGEST_OFF = "📰 Daily digest off. /digest 08:00 starts it again."

@@ -96,7 +96,7 @@ def test_quiet_replies_say_the_mode_and_whether_it_is_quiet_now():
 def test_digest_replies():
     user = replace(USER, digest_at="08:00")
     assert "the next one 08:00 CET" in plain(ht.digest_shown(user, NOW, NOW + 3600))
-    assert "The first one Fri 08:00 CET" in plain(ht.digest_set(user, NOW, NOW + 25 * 3600))
+    assert "the first one Fri 08:00 CET" in plain(ht.digest_set(user, NOW, NOW + 25 * 3600))
     assert "digest is off" in ht.digest_shown(USER, NOW, None)
 
 

@@ -194,7 +194,7 @@ async def test_digest_once_a_day_also_across_a_restart(tmp_path, tg, cg):
         await onboard(h, KEYS["professional"], "ETH BTC")
         cg.market.move("SOL", oi_pct=0.0)
         reply = await h.say("/digest 08:00", contains="Daily digest at 08:00")
-        assert "The first one 08:00 CET" in reply.text
+        assert "the first one 08:00 CET" in reply.text
         digest = await tg.wait_for_message(USER, "📰 Your day", timeout=20)
         for part in ("ETH $", "BTC $", "24h)", "Funding", "/8h", "OI $", "Liquidations 24h:",
                      "long /", "Not financial advice"):
