@@ -29,7 +29,8 @@ from core.timezones import TimezoneError, parse_timezone
 from core.users import User
 
 PATTERN = r"^hr:(tz|tzn|q|dg)(:[A-Za-z0-9_/+\-]{1,40}){0,3}$"
-MAX_TEXT = 200            # longer arguments are refused before any parsing
+# The parsers refuse text longer than any timezone, window or time before reading it, so the
+# whole argument goes to them: cutting it first could turn "08:00 <junk>" into "08:00".
 
 
 # --- changes (shared by the commands and the buttons) -----------------------------------
@@ -81,7 +82,7 @@ async def timezone_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply(update, context, ht.timezone_shown(user, now))
         return
     try:
-        choice = parse_timezone(text[:MAX_TEXT])
+        choice = parse_timezone(text)
     except TimezoneError as exc:
         await reply(update, context, ht.timezone_error(str(exc)),
                     ht.zone_suggestions(exc.suggestions))
@@ -101,7 +102,7 @@ async def quiet_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, ht.quiet_shown(user, now, svc.repo.held(user.id)[0]))
         return
     try:
-        quiet = parse_quiet(text[:MAX_TEXT])
+        quiet = parse_quiet(text)
     except QuietError as exc:
         await reply(update, context, ht.quiet_error(str(exc)))
         return
@@ -122,7 +123,7 @@ async def digest_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, context, ht.digest_shown(user, now, next_digest(user, now)))
         return
     try:
-        at = parse_digest(text[:MAX_TEXT])
+        at = parse_digest(text)
     except ClockError as exc:
         await reply(update, context, ht.digest_error(str(exc)))
         return
