@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, latency, poll_cycle, rules, scheduler, signals, stream, webhook
+from bench import charts, fanout, hours, latency, poll_cycle, rules, scheduler, signals, stream, webhook
 
 
 def main() -> None:
@@ -21,6 +21,8 @@ def main() -> None:
     webhook.main([])
     rules.main([])
     stream.main([])
+    print()
+    hours.main([])
 
 
 if __name__ == "__main__":

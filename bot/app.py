@@ -17,11 +17,11 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import __version__, jobs, keyboards, texts
+from bot import __version__, hours_texts, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, chart, fallback, forget, rules, settings as settings_menu, snapshot,
-    start, status, subscribe, test_alert, thresholds,
+    admin, alerts, apikey, chart, fallback, forget, hours, rules, settings as settings_menu,
+    snapshot, start, status, subscribe, test_alert, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -30,6 +30,7 @@ from bot.updates import PerChatUpdateProcessor
 from core.coinglass.client import CoinGlassClient, make_http_client
 from core.coins import SupportedCoins
 from core.config import Settings
+from core.digest import DigestFetcher, DigestScheduler
 from core.poller import Poller, PollScheduler
 from core.snapshot import SnapshotBuilder
 from core.storage.crypto import KeyVault
@@ -86,6 +87,9 @@ def build_application(
             poller.on_built = svc.stream.merge_polled
             stream = svc.stream
             svc.stream_state = lambda: _stream_summary(stream.health())
+        svc.digests = DigestScheduler(repo, DigestFetcher(builder), clock=clock,
+                                      default_interval=settings.poll_interval_seconds)
+        svc.digests.on_queued = svc.sender.wake
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
@@ -108,6 +112,8 @@ def build_application(
             # The live stream stops deciding at once and closes its sockets meanwhile.
             await asyncio.gather(svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS),
                                  svc.stream.stop())
+            if svc.digests is not None:
+                await svc.digests.shutdown(SHUTDOWN_GRACE_SECONDS)
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:
@@ -140,7 +146,7 @@ def build_application(
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, rules, test_alert, forget, admin, fallback):
+                   alerts, rules, test_alert, hours, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
@@ -157,12 +163,15 @@ def _stream_summary(health: dict) -> str:
 
 def _alert_markup(item):
     """The buttons under an alert (Details, Chart, Settings, Mute; a rule's alert: Chart,
-    Settings, Delete rule for repeat rules, Mute); notices have none."""
+    Settings, Delete rule for repeat rules, Mute); the message that ends quiet hours opens each
+    alert it holds; other notices have none."""
     if item.kind == "alert" and (rule := item.payload.get("rule")):
         repeat = not item.payload.get("done")
         return keyboards.rule_alert_buttons(item.coin or "", rule["id"] if repeat else None,
                                             rule.get("number"))
-    return keyboards.alert_buttons(item.id, item.coin or "") if item.kind == "alert" else None
+    if item.kind == "alert":
+        return keyboards.alert_buttons(item.id, item.coin or "")
+    return hours_texts.markup(item)
 
 
 async def _publish_commands(app: Application, settings: Settings) -> None:

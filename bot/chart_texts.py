@@ -14,7 +14,7 @@ from datetime import datetime, timezone, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.format import LEVEL_EMOJI, esc, pct, price, usd
+from bot.format import LEVEL_EMOJI, esc, pct, price, usd, when
 from core.charts.model import (
     DEFAULT_WINDOW, MAP, WINDOWS, ChartData, MapData, resolution,
 )
@@ -95,12 +95,9 @@ RENDER_FAILED = "⚠️ I could not draw that chart; nothing else is affected. P
 # --- times ---------------------------------------------------------------------------------
 
 def local_time(ts: float, now: float, tz: tzinfo = timezone.utc) -> str:
-    """``14:05 UTC`` today (in ``tz``), else ``29 Nov 14:05 CET``."""
-    moment = datetime.fromtimestamp(ts, tz)
-    zone = "UTC" if tz is timezone.utc else (moment.tzname() or str(tz))
-    today = datetime.fromtimestamp(now, tz).date()
-    stamp = moment.strftime("%H:%M") if moment.date() == today else moment.strftime("%d %b %H:%M")
-    return f"{stamp} {zone}"
+    """``14:05 UTC`` today (in ``tz``), ``Mon 14:05 CET`` this week, else ``29 Nov 14:05 CET``:
+    the date rule of every time the bot shows (``bot.format.when``)."""
+    return when(ts, now, tz)
 
 
 def interval_words(interval: str) -> str:

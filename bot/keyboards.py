@@ -37,6 +37,9 @@ def settings_main(min_level: Level, all_clear: bool = True) -> Markup:
          Button("Presets", callback_data="set:pre")],
         [Button(f"“All clear” messages: {'on' if all_clear else 'off'} ↻",
                 callback_data="set:calm")],
+        [Button("🕐 Timezone", callback_data="hr:tz"),
+         Button("🌙 Quiet hours", callback_data="hr:q"),
+         Button("📰 Digest", callback_data="hr:dg")],
         [Button("🧪 Send a test alert", callback_data="set:test")],
         [Button("Close", callback_data="set:close")],
     ])

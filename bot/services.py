@@ -19,6 +19,7 @@ from core.stream.manager import StreamManager
 
 if TYPE_CHECKING:
     from bot.sender import OutboxSender
+    from core.digest import DigestScheduler
 
 SERVICES_KEY = "services"
 
@@ -43,6 +44,7 @@ class Services:
     owns_http: bool = True          # close the http client on shutdown (False when injected)
     stream_state: Callable[[], str] = stream_off    # the WebSocket stream's state, for /healthz
     stream: StreamManager | None = None     # live liquidations (SPEC §11); None before post_init
+    digests: DigestScheduler | None = None          # the daily digests (core/digest.py)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_user_ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Mapping
 
+from bot import hours_texts
 from bot.format import esc, interval
 from core.budget import Budget
 from core.plans import PLAN_INFO, Plan
@@ -150,7 +151,8 @@ def settings_main(user: User, values: Mapping[str, float], disabled: set[str]) -
     total = sum(1 for s in SIGNALS if s.min_plan <= plan)
     return (f"⚙️ <b>Settings</b>\nSignals on: {on} of {total}\nAlert me from level: "
             f"<b>{Level(int(values[MIN_LEVEL])).name}</b>\n“All clear” messages: "
-            f"{'on' if user.all_clear else 'off'}\nTap to change; every change is saved at once.")
+            f"{'on' if user.all_clear else 'off'}\n{hours_texts.settings_lines(user)}\n"
+            "Tap to change; every change is saved at once.")
 
 
 def settings_signals(plan: Plan) -> str:

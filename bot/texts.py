@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from bot import alert_texts, rule_texts
+from bot import alert_texts, hours_texts, rule_texts
 from bot.settings_texts import (  # noqa: F401 - texts.X is how handlers reach them
     SETTINGS_CLOSED, SETTINGS_PRESETS, SETTINGS_THRESHOLDS, list_text, plan_text,
     plans_overview, polling_phrase, preset_applied, preset_preview, set_usage,
@@ -49,6 +49,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", "your last 10 alerts"),
     ("pause", "mute alerts: /pause, /pause 2h"),
     ("resume", "unmute alerts"),
+    ("timezone", "your timezone: /timezone Berlin, /timezone +3"),
+    ("quiet", "quiet hours: /quiet 23:00-07:00 (HIGH still comes)"),
+    ("digest", "a daily summary: /digest 08:00"),
     ("forget", "delete everything I store about you"),
     ("cancel", "leave the current step"),
 )
@@ -382,6 +385,8 @@ def render_outbox(item: OutboxItem, now: float) -> str:
         return rule_texts.brief(item, now, tz) or alert_texts.alert_brief(item, now, tz)
     if item.payload.get("notice") == "all_clear":
         return alert_texts.all_clear(item.payload, now, tz)
+    if item.payload.get("notice") in hours_texts.NOTICES:     # quiet hours over, digest
+        return hours_texts.render(item, now, tz)
     return notice_text(item.payload)
 
 
@@ -392,7 +397,7 @@ def pause_state(user: User, now: float) -> str:
         return "on"
     if user.paused_until is None:
         return "paused until /resume"
-    return f"paused until {when(user.paused_until, now)}"
+    return f"paused until {when(user.paused_until, now, tz_of(user.timezone))}"
 
 
 def stream_line(status: StreamStatus, now: float) -> str:
@@ -423,11 +428,13 @@ def stream_line(status: StreamStatus, now: float) -> str:
 
 def status_text(user: User, *, now: float, used: int | None, coins: list[str],
                 budget: Budget, alerts_24h: int, pending: int, resting_for: float = 0.0,
-                stream: StreamStatus | None = None) -> str:
+                stream: StreamStatus | None = None, held: int = 0,
+                held_until: float | None = None) -> str:
+    tz = tz_of(user.timezone)
     if user.key_state == "valid":
         key = "valid"
     elif user.key_state == "rejected":
-        key = f"rejected at {when(user.key_state_at, now)} — /setkey"
+        key = f"rejected at {when(user.key_state_at, now, tz)} — /setkey"
     else:
         key = "not set — /setkey"
     plan = user.known_plan
@@ -435,23 +442,26 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
     usage = f"{used if used is not None else 0}/{limit} in the last minute" if limit else "n/a"
     if resting_for > 0:
         usage += (f" · CoinGlass said too many requests: the key rests until "
-                  f"{when(now + resting_for, now)}")
+                  f"{when(now + resting_for, now, tz)}")
     if user.key_state != "valid" or not coins or user.is_paused(now):
         next_poll = "not scheduled"
     else:
-        next_poll = when(user.next_poll_at, now) if user.next_poll_at else "now"
+        next_poll = when(user.next_poll_at, now, tz) if user.next_poll_at else "now"
     lines = [f"<b>Key</b>: {key}",
              f"<b>Plan</b>: {plan.title if plan else 'unknown'}",
              f"<b>CoinGlass requests</b>: {usage}",
              f"<b>Coins</b>: {esc(', '.join(coins)) if coins else 'none'} · "
              f"{polling_phrase(budget)} · alerts {pause_state(user, now)}",
-             f"<b>Last poll</b>: {when(user.last_poll_at, now)} · <b>next</b>: {next_poll}",
+             f"<b>Last poll</b>: {when(user.last_poll_at, now, tz)} · <b>next</b>: {next_poll}",
              f"<b>Alerts sent in 24 h</b>: {alerts_24h}"
-             + (f" ({pending} waiting to be delivered)" if pending else "")]
+             + (f" ({pending} waiting to be delivered)" if pending else "")
+             + (f" · {held} held for your quiet hours, until {when(held_until, now, tz)}"
+                if held else "")]
     if stream is not None:
         lines.insert(-1, stream_line(stream, now))       # after the polls, before the alerts
     if user.last_error:
-        lines.append(f"<b>Last error</b>: {esc(user.last_error)} ({when(user.last_error_at, now)})")
+        lines.append(f"<b>Last error</b>: {esc(user.last_error)} "
+                     f"({when(user.last_error_at, now, tz)})")
     else:
         lines.append("<b>Last error</b>: none")
     return "\n".join(lines)
@@ -529,10 +539,11 @@ def not_muted(coin: str) -> str:
     return f"{esc(coin)} was not muted. /mute lists your mutes."
 
 
-def paused(until: float | None, now: float) -> str:
+def paused(until: float | None, now: float, tz=None) -> str:
     if until is None:
         return "🔕 Alerts paused until you send /resume. Polling stops meanwhile."
-    return f"🔕 Alerts paused for {duration(until - now)}, until {when(until, now)}. /resume to undo."
+    return (f"🔕 Alerts paused for {duration(until - now)}, until {when(until, now, tz)}. "
+            "/resume to undo.")
 
 
 def resumed(was_paused: bool) -> str:

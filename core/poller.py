@@ -26,6 +26,7 @@ from core.alerts import AlertState
 from core.budget import Budget, budget_for
 from core.coinglass.errors import NoActivePlan
 from core.evaluation import Calm, Prefs, calm_step, decide_coin
+from core.hours import apply_quiet
 from core.market import SECTION_TITLES
 from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
 from core.rule_alerts import Rule, decide_rules
@@ -179,6 +180,7 @@ class Poller:
         return self._commit(ctx, write, outcome)
 
     def _commit(self, ctx: PollContext, write: PollWrite, outcome: PollOutcome) -> PollOutcome:
+        apply_quiet(ctx.user, write.alerts, self.clock())     # quiet hours: hold or silence
         outcome.applied = self.repo.commit_poll(ctx.user.id, write, ctx.user.version)
         if not outcome.applied:
             outcome.alerts = outcome.queued = 0

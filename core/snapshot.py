@@ -192,6 +192,16 @@ class SnapshotBuilder:
     def __len__(self) -> int:
         return len(self._memory)
 
+    def kept(self, api_key: str, source: str, coin: str | None, max_age: float) -> Any | None:
+        """What this key's polls last fetched from ``source`` (for ``coin``; None for a
+        key-wide source) if at most ``max_age`` seconds old, else None. Read-only: the daily
+        digest reuses figures the polls already paid for."""
+        memory = self._memory.get(key_fingerprint(api_key))
+        kept = memory.values.get((source, coin)) if memory is not None else None
+        if kept is None or self._now() - kept.at > max_age:
+            return None
+        return kept.value
+
     # --- what a poll fetches ----------------------------------------------------------------
 
     def _wanted(self, budget: Budget, coins: list[str],

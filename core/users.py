@@ -37,6 +37,10 @@ class User:
     version: int = 0                  # bumped by every change a poll must not overwrite
     all_clear: bool = True            # say when a coin that alerted HIGH has calmed down
     timezone: str | None = None       # what /timezone stored; None = UTC
+    quiet: str | None = None          # what /quiet stored ("23:00-07:00 hold"); None = off
+    digest_at: str | None = None      # what /digest stored ("08:00", local time); None = off
+    digest_since: float | None = None     # when the digest was switched on (or moved)
+    digest_sent_at: float | None = None   # when the last digest was queued
 
     def is_paused(self, now: float) -> bool:
         return self.paused and (self.paused_until is None or self.paused_until > now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures.process import BrokenProcessPool
-from datetime import timezone, tzinfo
+from datetime import tzinfo
 
 from telegram import InputFile, Update
 from telegram.ext import (
@@ -34,6 +34,7 @@ from core.signals.catalog import SIGNAL_INFO
 from core.storage.crypto import KeyUnreadable
 from core.storage.repo import User
 from core.thresholds import ThresholdSet
+from core.timezones import tz_of
 
 CHARTS_KEY = "charts"
 
@@ -57,8 +58,8 @@ def close(app: Application) -> None:
 
 
 def user_timezone(user: User) -> tzinfo:
-    """The user's timezone for times on charts; UTC until /timezone exists."""
-    return timezone.utc
+    """The user's timezone (/timezone) for times on charts and in captions."""
+    return tz_of(user.timezone)
 
 
 async def _say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str) -> None:

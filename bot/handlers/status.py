@@ -32,10 +32,11 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     coins = svc.repo.polled_coins(user.id)
     pending = svc.repo.pending_alerts(user.id)
     stream = svc.stream.status_for(user, coins) if svc.stream is not None else None
+    held, held_until = svc.repo.held(user.id)
     await reply(update, context, texts.status_text(
         user, now=now, used=used, coins=coins, budget=budget_of(context, user),
         alerts_24h=svc.repo.alerts_sent_since(user.id, now - 86400), pending=pending,
-        resting_for=resting, stream=stream))
+        resting_for=resting, stream=stream, held=held, held_until=held_until))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -61,7 +62,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         until = svc.clock() + seconds
     svc.repo.pause(user.id, until)
-    await reply(update, context, texts.paused(until, svc.clock()))
+    await reply(update, context, texts.paused(until, svc.clock(), tz_of(user.timezone)))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -165,6 +165,21 @@ def m004_rules(db: Database) -> None:
     db.execute(DUE_SQL)
 
 
+@migrations()
+def m005_hours(db: Database) -> None:
+    """Your hours (SPEC §14): quiet hours and the daily digest, and outbox rows that wait for
+    the quiet hours to end (status ``held``, due at ``next_attempt_at``) and then go out as one
+    message (``group_id``: the outbox row of that message)."""
+    db["users"].add_column("quiet", str)               # "23:00-07:00 hold"; NULL = off
+    db["users"].add_column("digest_at", str)           # local "08:00"; NULL = off
+    db["users"].add_column("digest_since", float)      # when it was switched on or moved
+    db["users"].add_column("digest_sent_at", float)    # when the last digest was queued
+    db["users"].add_column("digest_next_at", float)    # when to look again (range-scanned)
+    db["users"].create_index(["digest_next_at"])
+    db["alerts"].add_column("group_id", int)
+    db["alerts"].create_index(["group_id"])
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database at ``path``; ``:memory:`` works."""
     if str(path) != ":memory:":

@@ -47,7 +47,8 @@ def user_from_row(row: dict[str, Any]) -> User:
         last_poll_at=row["last_poll_at"], next_poll_at=row["next_poll_at"],
         last_error=row["last_error"], last_error_at=row["last_error_at"],
         version=row.get("version") or 0, all_clear=bool(row.get("all_clear", 1)),
-        timezone=row.get("timezone"),
+        timezone=row.get("timezone"), quiet=row.get("quiet"), digest_at=row.get("digest_at"),
+        digest_since=row.get("digest_since"), digest_sent_at=row.get("digest_sent_at"),
     )
 
 
@@ -404,9 +405,10 @@ class Repository:
                 self.db.conn.executemany(
                     """INSERT INTO alerts (user_id, coin, kind, level, payload, created_at,
                            data_time, status, attempts, next_attempt_at, silent)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)""",
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
                     [(user_id, a.get("coin"), a["kind"], a.get("level"), json.dumps(a["payload"]),
-                      now, a.get("data_time"), a.get("not_before", now), int(a.get("silent", 0)))
+                      now, a.get("data_time"), a.get("status", "pending"),
+                      a.get("not_before", now), int(a.get("silent", 0)))
                      for a in write.alerts])
             if write.coin_states:
                 self.db.conn.executemany(
@@ -504,6 +506,9 @@ class Repository:
                 "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
                 "attempts = attempts + 1, last_error = NULL WHERE id = ?",
                 [now, message_id, alert_id])
+            # The rows this message carried (held through quiet hours) are sent with it.
+            self.db.execute("UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ? "
+                            "WHERE group_id = ? AND status = 'grouped'", [now, message_id, alert_id])
             self.db.execute("UPDATE users SET last_delivery_at = ? WHERE id = "
                             "(SELECT user_id FROM alerts WHERE id = ?)", [now, alert_id])
 
@@ -528,8 +533,11 @@ class Repository:
             "AND attempts < ?", [self.clock(), self.UNRENDERABLE, self.RENDER_ATTEMPTS]).rowcount
 
     def mark_failed(self, alert_id: int, error: str) -> None:
-        self.db.execute("UPDATE alerts SET status = 'failed', last_error = ?, "
-                        "attempts = attempts + 1 WHERE id = ?", [error[:200], alert_id])
+        with self.db.atomic():
+            self.db.execute("UPDATE alerts SET status = 'failed', last_error = ?, "
+                            "attempts = attempts + 1 WHERE id = ?", [error[:200], alert_id])
+            self.db.execute("UPDATE alerts SET status = 'failed', last_error = ? "
+                            "WHERE group_id = ? AND status = 'grouped'", [error[:200], alert_id])
 
     # --- mutes and calm -----------------------------------------------------------------------
 
@@ -585,6 +593,104 @@ class Repository:
             self.db.execute("DELETE FROM counters WHERE bucket < ?",
                             [int(counters_older_than // 3600)])
         return removed
+
+    # --- your hours: timezone, quiet hours, digest (core/hours.py, core/digest.py) ----------
+
+    HELD = "held"                     # waits for the quiet hours to end (next_attempt_at)
+    GROUPED = "grouped"               # went into one message (group_id), sent with it
+
+    def set_timezone(self, user_id: int, stored: str | None) -> None:
+        """Quiet hours are read by the poll: a running poll's result is dropped (version)."""
+        self.update_user(user_id, timezone=stored)
+
+    def set_quiet(self, user_id: int, text: str | None) -> None:
+        self.update_user(user_id, quiet=text)
+
+    def reschedule_held(self, user_id: int, at: float) -> int:
+        """Held rows of the user wait until ``at`` (quiet hours changed); returns how many."""
+        return self.db.execute("UPDATE alerts SET next_attempt_at = ? WHERE user_id = ? AND "
+                               "status = ?", [at, user_id, self.HELD]).rowcount
+
+    def held(self, user_id: int) -> tuple[int, float | None]:
+        """(rows held for the quiet hours, when they go out)."""
+        row = next(self.db.query("SELECT COUNT(*) AS n, MIN(next_attempt_at) AS at FROM alerts "
+                                 "WHERE user_id = ? AND status = ?", [user_id, self.HELD]))
+        return row["n"], row["at"]
+
+    def due_held(self, now: float, users: int = 50) -> list[OutboxItem]:
+        """Every held row of up to ``users`` users whose quiet hours are over, by user,
+        oldest first."""
+        rows = self.db.query(
+            "SELECT * FROM alerts WHERE status = ? AND user_id IN (SELECT DISTINCT user_id "
+            "FROM alerts WHERE status = ? AND next_attempt_at <= ? LIMIT ?) "
+            "ORDER BY user_id, created_at, id", [self.HELD, self.HELD, now, users])
+        return [self._item(r) for r in rows]
+
+    def group_held(self, user_id: int, ids: list[int], payload: dict[str, Any],
+                   level: int | None) -> int:
+        """One outbox message for the held rows ``ids``, atomically: the rows become part of
+        it (``grouped``) and are marked sent with it (``mark_sent``). Returns its id."""
+        now = self.clock()
+        with self.db.atomic():
+            group_id = self.db["alerts"].insert({
+                "user_id": user_id, "coin": None, "kind": "notice", "level": level,
+                "payload": json.dumps(payload), "created_at": now, "status": "pending",
+                "attempts": 0, "next_attempt_at": now}).last_pk
+            marks = ",".join("?" * len(ids))
+            self.db.execute(f"UPDATE alerts SET status = ?, group_id = ? WHERE user_id = ? AND "
+                            f"status = ? AND id IN ({marks})",
+                            [self.GROUPED, group_id, user_id, self.HELD, *ids])
+        return group_id
+
+    def set_digest(self, user_id: int, at: str | None, next_at: float | None) -> None:
+        """/digest HH:MM or off. Read by the digest job only (which compares it before it
+        commits), so no version bump; switching on counts as "sent" now (no catch-up)."""
+        now = self.clock()
+        self.db.execute("UPDATE users SET digest_at = ?, digest_since = ?, digest_next_at = ? "
+                        "WHERE id = ?", [at, now if at else None, next_at, user_id])
+
+    def set_digest_next(self, user_id: int, next_at: float | None,
+                        expect: User | None = None) -> None:
+        """When the digest job looks at this user again; with ``expect``, only if their digest
+        setting and timezone are still as read then (a job that awaited must not undo a
+        change the user made meanwhile)."""
+        if expect is None:
+            self.db.execute("UPDATE users SET digest_next_at = ? WHERE id = ?", [next_at, user_id])
+            return
+        self.db.execute("UPDATE users SET digest_next_at = ? WHERE id = ? AND digest_at IS ? "
+                        "AND digest_since IS ? AND timezone IS ?",
+                        [next_at, user_id, expect.digest_at, expect.digest_since, expect.timezone])
+
+    def digest_due_users(self, now: float, limit: int = 500) -> list[User]:
+        rows = self.db.query("SELECT * FROM users WHERE digest_next_at <= ? AND active = 1 "
+                             "ORDER BY digest_next_at LIMIT ?", [now, limit])
+        return [user_from_row(r) for r in rows]
+
+    def commit_digest(self, user: User, payload: dict[str, Any], *, next_at: float,
+                      silent: bool = False) -> bool:
+        """Queue the digest and record it sent, in one transaction, if the user's digest
+        setting and timezone are still what ``user`` read (else nothing: False)."""
+        now = self.clock()
+        with self.db.atomic():
+            changed = self.db.execute(
+                "UPDATE users SET digest_sent_at = ?, digest_next_at = ? WHERE id = ? AND "
+                "digest_at IS ? AND digest_since IS ? AND timezone IS ?",
+                [now, next_at, user.id, user.digest_at, user.digest_since, user.timezone]).rowcount
+            if changed != 1:
+                return False
+            self.db["alerts"].insert({
+                "user_id": user.id, "coin": None, "kind": "notice", "level": None,
+                "payload": json.dumps(payload), "created_at": now, "status": "pending",
+                "attempts": 0, "next_attempt_at": now, "silent": int(silent)})
+        return True
+
+    def alerts_since(self, user_id: int, since: float, limit: int = 200) -> list[OutboxItem]:
+        """The user's alerts decided since ``since`` (any delivery state), newest first."""
+        rows = self.db.query(
+            "SELECT * FROM alerts WHERE user_id = ? AND kind = 'alert' AND created_at >= ? "
+            "AND status != 'failed' ORDER BY created_at DESC, id DESC LIMIT ?",
+            [user_id, since, limit])
+        return [self._item(r) for r in rows]
 
     # --- counters (admin) -------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ def test_data_time_in_the_users_timezone_with_the_date_when_not_today():
     data = chart_data()
     assert "Data to 17:00 CET" in caption_for(data, tz=ZoneInfo("Europe/Berlin"))
     yesterday = ct.caption(data, None, NOW + 86400)
-    assert "Data to 24 Nov 16:00 UTC" in yesterday
+    assert "Data to Mon 16:00 UTC" in yesterday          # the date rule of bot.format.when
 
 
 def test_hobbyist_gets_the_plain_fallback_note():
