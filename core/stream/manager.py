@@ -47,6 +47,7 @@ from typing import Callable
 
 import aiohttp
 
+from core.hours import apply_quiet
 from core.coinglass.ratelimit import key_fingerprint
 from core.evaluation import Prefs, evaluate_coin
 from core.market import LiquidationSection
@@ -420,6 +421,7 @@ class StreamManager:
         self.decisions += 1
         if write is None:
             return
+        apply_quiet(ctx.user, write.alerts, now)      # quiet hours, as for a poll's rows
         if not self.repo.commit_poll(user_id, write, ctx.user.version):
             return
         if poll_still_running:
