@@ -16,11 +16,11 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import __version__, jobs, keyboards, texts
+from bot import __version__, jobs, keyboards, outcomes, texts
 from bot.errors import on_error
 from bot.handlers import (
     admin, alerts, apikey, chart, fallback, forget, settings as settings_menu, snapshot,
-    start, status, subscribe, thresholds,
+    start, stats, status, subscribe, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -78,6 +78,7 @@ def build_application(
                 svc.sender.wake()
 
         svc.scheduler.on_done = deliver_now
+        outcomes.install(app)               # alert outcomes and threshold previews
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
@@ -97,6 +98,7 @@ def build_application(
             # Running polls finish (their results are committed atomically) or are abandoned;
             # sends already granted finish, the rest of the outbox waits for the next start.
             await svc.scheduler.shutdown(SHUTDOWN_GRACE_SECONDS)
+            await outcomes.stop(app)
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:
@@ -129,7 +131,7 @@ def build_application(
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, forget, admin, fallback):
+                   stats, alerts, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)

@@ -44,7 +44,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("snapshot", "the market now: /snapshot ETH"),
     ("chart", "a chart: /chart ETH, /chart ETH 7d"),
     ("status", "key, plan, usage, last and next poll"),
-    ("history", "your last 10 alerts"),
+    ("history", "your last 10 alerts and what followed them"),
+    ("stats", "your alert record: /stats, /stats ETH 7d"),
     ("pause", "mute alerts: /pause, /pause 2h"),
     ("resume", "unmute alerts"),
     ("forget", "delete everything I store about you"),
@@ -425,8 +426,10 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
     return "\n".join(lines)
 
 
-def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
-    """The last alerts, newest first, one line each; the buttons below open each in full."""
+def history_text(items: list[OutboxItem], now: float, tz=None,
+                 outcomes: Mapping[int, str | None] | None = None) -> str:
+    """The last alerts, newest first, one line each (and what followed it, from
+    ``outcomes``: alert id → its outcome line); the buttons below open each in full."""
     if not items:
         return "No alerts yet. They appear here once a signal fires for your coins."
     lines = ["<b>Your last alerts</b> (tap a number to open one):"]
@@ -435,6 +438,8 @@ def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
         headline = alert_texts.first_line(item, signals)
         state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
         lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
+        if outcomes and outcomes.get(item.id):
+            lines.append(f"      {outcomes[item.id]}")
     return fit(lines)
 
 
