@@ -46,7 +46,9 @@ def outcome_line(item: OutboxItem, rows: Mapping[int, OutcomeRow], horizons: Seq
     horizon = max(measured)
     row = measured[horizon]
     outcome = measure(direction, row.price_then, row.price)
-    text = f"{_arrow(outcome.move_pct)} {pct(outcome.move_pct, 1)} after {horizon_label(horizon)}"
+    digits = 2 if outcome.flat else 1          # a flat move still shows what it was
+    text = (f"{_arrow(outcome.move_pct)} {pct(outcome.move_pct, digits)} after "
+            f"{horizon_label(horizon)}")
     if direction is Direction.NEUTRAL:
         if row.low_pct is not None and row.high_pct is not None:
             text += f" · range {pct(row.low_pct, 1)} to {pct(row.high_pct, 1)}"
