@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, poll_cycle, signals, webhook
+from bench import charts, fanout, poll_cycle, replay, signals, webhook
 
 
 def main() -> None:
@@ -15,6 +15,8 @@ def main() -> None:
     charts.main([])
     print()
     webhook.main([])
+    print()
+    replay.main([])
 
 
 if __name__ == "__main__":
