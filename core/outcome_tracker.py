@@ -47,11 +47,53 @@ from core.users import User
 log = logging.getLogger(__name__)
 
 KEEP_POINTS_SECONDS = 1200.0      # twice the widest tolerance: older polled prices are dropped
-MAX_POINTS_PER_COIN = 4000
+MIN_POINT_GAP_SECONDS = 1.0       # many users polling one coin: one price a second is plenty
 STALE_SECONDS = 3600.0            # a horizon no price reached this long after it: missed
 MAX_CANDLES = 1000                # CoinGlass's largest page
 PRUNE_EVERY_SECONDS = 3600.0
 KEEP_OUTCOMES_SECONDS = 31 * 86400.0   # a day beyond the alert history's 30
+
+
+class _CoinPrices:
+    """What polls brought for one coin: recent prices, to stand in at a horizon, and the lowest
+    and highest price per bar of ``bar_seconds``, for the range since an alert. Kept only for
+    coins with an alert waiting, so memory follows the alerts, not the market."""
+
+    def __init__(self, bar_seconds: float, keep_seconds: float):
+        self.bar_seconds = bar_seconds
+        self.keep_bars = int(keep_seconds // bar_seconds) + 2
+        self.points: deque[tuple[float, float]] = deque()
+        self.bars: deque[list] = deque()              # [bar index, low, high], ascending
+
+    def add(self, ts: float, price: float) -> bool:
+        """Keep a price; False if it came too soon after the last one to be kept as a point."""
+        bar = int(ts // self.bar_seconds)
+        for entry in reversed(self.bars):               # polls arrive a little out of order
+            if entry[0] == bar:
+                entry[1], entry[2] = min(entry[1], price), max(entry[2], price)
+                break
+            if entry[0] < bar:
+                self.bars.append([bar, price, price])
+                break
+        else:
+            if not self.bars:
+                self.bars.append([bar, price, price])
+        while self.bars and self.bars[0][0] < self.bars[-1][0] - self.keep_bars:
+            self.bars.popleft()
+        if self.points and ts < self.points[-1][0] + MIN_POINT_GAP_SECONDS:
+            return False
+        self.points.append((ts, price))
+        while self.points[0][0] < ts - KEEP_POINTS_SECONDS:
+            self.points.popleft()
+        return True
+
+    def range(self, start: float, end: float) -> tuple[float, float] | None:
+        """Lowest and highest price in the bars after ``start``'s up to ``end``'s."""
+        first, last = int(start // self.bar_seconds), int(end // self.bar_seconds)
+        inside = [(lo, hi) for bar, lo, hi in self.bars if first < bar <= last]
+        if not inside:
+            return None
+        return min(lo for lo, _ in inside), max(hi for _, hi in inside)
 
 
 @dataclass
@@ -60,8 +102,8 @@ class _Pending:
 
     facts: AlertFacts
     horizons: list[int]                   # still to measure, ascending
-    low: float                            # lowest and highest price seen since the alert
-    high: float
+    low: float                            # lowest and highest price known before this run
+    high: float                           # (the alert's, and the ranges already recorded)
     retry_at: float = 0.0                 # after a failed price request
 
     @property
@@ -104,7 +146,9 @@ class OutcomeTracker:
         self._pending: dict[int, _Pending] = {}
         self._by_coin: dict[str, set[int]] = {}
         self._due: list[tuple[float, int]] = []          # (next target, alert id), a heap
-        self._points: dict[str, deque[tuple[float, float]]] = {}
+        self._prices: dict[str, _CoinPrices] = {}
+        # Ranges to the minute (to the second for horizons of seconds, as in tests).
+        self._bar_seconds = min(60.0, max(1.0, self.horizons[0] / 60))
         self._cursor = 0                                 # the last alert id looked at
         self._requests: dict[tuple[int, str], asyncio.Task] = {}
         self._pruned_at = 0.0
@@ -152,6 +196,7 @@ class OutcomeTracker:
         it runs inside a poll."""
         try:
             now = self.clock()
+            self._pick_up()                  # an alert decided since the last tick waits too
             for coin, snap in snapshots.items():
                 if snap.price is not None:
                     self._keep(coin, snap.price.time.timestamp(), snap.price.price)
@@ -160,44 +205,44 @@ class OutcomeTracker:
             log.exception("outcomes: could not read a poll's prices")
 
     def _keep(self, coin: str, ts: float, price: float) -> None:
-        if not price > 0 or not math.isfinite(price):
-            return
-        points = self._points.setdefault(coin, deque(maxlen=MAX_POINTS_PER_COIN))
-        if points and ts <= points[-1][0]:
-            return                                    # the same kept value again
-        points.append((ts, price))
-        self.stats.points += 1
-        for alert_id in self._by_coin.get(coin, ()):
-            item = self._pending[alert_id]
-            if item.facts.time <= ts <= item.facts.time + item.horizons[-1] + \
-                    tolerance_for(item.horizons[-1]):
-                item.low, item.high = min(item.low, price), max(item.high, price)
+        if coin not in self._by_coin or not price > 0 or not math.isfinite(price):
+            return                                    # nobody waits on this coin's price
+        prices = self._prices.get(coin)
+        if prices is None:
+            keep = self.horizons[-1] + tolerance_for(self.horizons[-1])
+            prices = self._prices[coin] = _CoinPrices(self._bar_seconds, keep)
+        if prices.add(ts, price):
+            self.stats.points += 1
+
+    def _points(self, coin: str) -> Sequence[tuple[float, float]]:
+        prices = self._prices.get(coin)
+        return prices.points if prices is not None else ()
 
     # --- the job --------------------------------------------------------------------------
 
     async def tick(self) -> int:
         """Pick up new alerts, settle what polled prices reach, and ask for the rest; returns
         how many outcomes were written now (requests finish later, in their own tasks)."""
-        if not self._started:
-            self.start()
         now = self.clock()
-        for facts in self.store.alerts_after(self._cursor):
-            self._cursor = max(self._cursor, facts.alert_id)
-            self._add(facts, {})
+        self._pick_up()
         written = self._settle_from_points(now, None)
         self._request_what_polls_will_not_bring(now)
         if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
             self._pruned_at = now
             self.store.prune(now - KEEP_OUTCOMES_SECONDS)
-            for coin in list(self._points):
-                points = self._points[coin]
-                while points and points[0][0] < now - KEEP_POINTS_SECONDS:
-                    points.popleft()
-                if not points:
-                    del self._points[coin]
+            for coin in [c for c in self._prices if c not in self._by_coin]:
+                del self._prices[coin]
         return written
 
-    # --- the pending set ------------------------------------------------------------------
+    # --- the pending set ---
+
+    def _pick_up(self) -> None:
+        """New alerts since the last look (by id: one indexed query)."""
+        if not self._started:
+            self.start()
+        for facts in self.store.alerts_after(self._cursor):
+            self._cursor = max(self._cursor, facts.alert_id)
+            self._add(facts, {})
 
     def _add(self, facts: AlertFacts, measured: Mapping[int, OutcomeRow]) -> None:
         if facts.price is None or facts.alert_id in self._pending:
@@ -209,9 +254,7 @@ class OutcomeTracker:
                                    measured.values() if r.low_pct is not None])
         high = max([facts.price] + [facts.price * (1 + r.high_pct / 100) for r in
                                     measured.values() if r.high_pct is not None])
-        # Polls between the alert and now (before this tick picked it up) count for the range.
-        seen = [price for ts, price in self._points.get(facts.coin, ()) if ts >= facts.time]
-        item = _Pending(facts, left, min([low, *seen]), max([high, *seen]))
+        item = _Pending(facts, left, low, high)
         self._pending[facts.alert_id] = item
         self._by_coin.setdefault(facts.coin, set()).add(facts.alert_id)
         heapq.heappush(self._due, (item.next_target(), facts.alert_id))
@@ -252,7 +295,11 @@ class OutcomeTracker:
                              then, None, None, None, None, None, SOURCE_MISSED, now)
         else:
             ts, price = point
+            seen = self._prices.get(item.facts.coin)
+            window = seen.range(item.facts.time, item.target(horizon)) if seen else None
             low, high = min(item.low, price), max(item.high, price)
+            if window is not None:
+                low, high = min(low, window[0]), max(high, window[1])
             row = OutcomeRow(
                 item.facts.alert_id, horizon, item.facts.user_id, item.facts.coin, then, price,
                 ts, measure(Direction.NEUTRAL, then, price).move_pct,
@@ -278,7 +325,7 @@ class OutcomeTracker:
         for item in self._due_items(now):
             if coins is not None and item.facts.coin not in coins:
                 continue
-            points = self._points.get(item.facts.coin, ())
+            points = self._points(item.facts.coin)
             latest = points[-1][0] if points else None
             for horizon in [h for h in item.horizons if item.target(h) <= now]:
                 target, tol = item.target(horizon), tolerance_for(horizon)
@@ -371,7 +418,7 @@ class OutcomeTracker:
                     if not isinstance(exc, AuthError) else retry
             return
         fetched = self.clock()
-        kept = list(self._points.get(coin, ()))          # what polls brought meanwhile
+        kept = list(self._points(coin))                  # what polls brought meanwhile
         # A candle's close is the price at its end; the running candle's is the price now.
         points = sorted((min(c.time.timestamp() + step, fetched), c.close) for c in candles
                         if c.close and c.close > 0)

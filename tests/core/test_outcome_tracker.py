@@ -139,8 +139,11 @@ async def test_a_row_at_each_horizon_from_the_polls_prices(repo, client, clock, 
     got = rows(repo)
     assert sorted(got) == [3600, 14400, 86400]
     assert [got[h]["price"] for h in H] == [99.0, 97.0, 103.0]
-    assert got[86400]["low_pct"] == pytest.approx(-3.0)     # the range seen since the alert
-    assert got[86400]["high_pct"] == pytest.approx(4.0)
+    # The range the polls saw between the alert and the mark (104.0 came after it).
+    assert got[86400]["low_pct"] == pytest.approx(-3.0)
+    assert got[86400]["high_pct"] == pytest.approx(3.0)
+    assert (got[3600]["low_pct"], got[3600]["high_pct"]) == (pytest.approx(-1.0),
+                                                             pytest.approx(0.5))
     assert tracker.pending == 0
     # Computed once: later prices change nothing, and no request was ever needed.
     await at(clock, tracker, T0 + 86400 + 10, 150.0)
