@@ -59,8 +59,9 @@ class _CoinPrices:
     and highest price per bar of ``bar_seconds``, for the range since an alert. Kept only for
     coins with an alert waiting, so memory follows the alerts, not the market."""
 
-    def __init__(self, bar_seconds: float, keep_seconds: float):
+    def __init__(self, bar_seconds: float, keep_seconds: float, min_gap: float):
         self.bar_seconds = bar_seconds
+        self.min_gap = min_gap
         self.keep_bars = int(keep_seconds // bar_seconds) + 2
         self.points: deque[tuple[float, float]] = deque()
         self.bars: deque[list] = deque()              # [bar index, low, high], ascending
@@ -80,7 +81,7 @@ class _CoinPrices:
                 self.bars.append([bar, price, price])
         while self.bars and self.bars[0][0] < self.bars[-1][0] - self.keep_bars:
             self.bars.popleft()
-        if self.points and ts < self.points[-1][0] + MIN_POINT_GAP_SECONDS:
+        if self.points and ts < self.points[-1][0] + self.min_gap:
             return False
         self.points.append((ts, price))
         while self.points[0][0] < ts - KEEP_POINTS_SECONDS:
@@ -210,7 +211,9 @@ class OutcomeTracker:
         prices = self._prices.get(coin)
         if prices is None:
             keep = self.horizons[-1] + tolerance_for(self.horizons[-1])
-            prices = self._prices[coin] = _CoinPrices(self._bar_seconds, keep)
+            # Thinned to a quarter of the smallest tolerance (one a second for real horizons).
+            gap = min(MIN_POINT_GAP_SECONDS, tolerance_for(self.horizons[0]) / 4)
+            prices = self._prices[coin] = _CoinPrices(self._bar_seconds, keep, gap)
         if prices.add(ts, price):
             self.stats.points += 1
 

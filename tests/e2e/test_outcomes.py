@@ -39,7 +39,9 @@ async def test_history_shows_what_followed_each_alert(tmp_path, tg, cg):
         await tg.wait_until(lambda: len(outcome_rows(h)) == 2, timeout=20)
         rows = outcome_rows(h)
         assert [r["horizon"] for r in rows] == [3, 6]
-        assert all(r["source"] == "poll" for r in rows)       # polls at 1 s bring the prices
+        # Polls every second bring the prices (one a request when a poll comes late: the unit
+        # tests pin down which; here only that nothing is missed).
+        assert {r["source"] for r in rows} <= {"poll", "request"}
         assert all(-2.6 < r["move_pct"] < -1.4 for r in rows)
         history = await h.say("/history", contains="Your last alerts")
         line = next(l for l in history.text.split("\n") if "after 6s" in l)
