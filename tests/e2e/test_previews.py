@@ -160,3 +160,25 @@ async def test_live_only_thresholds_say_why_they_have_no_preview(harness):
     reply = await h.say("/set wall_usd 10M", contains="No preview")
     assert "no history to replay: order-book walls are a live view of the book" in reply.text
     assert history_requests(h, KEYS["standard"]) == 0
+
+
+async def test_a_late_preview_never_overwrites_a_newer_screen(harness, episodes):
+    h = harness
+    await onboard(h, plan="standard")
+    await wait_polls(h, 1)
+    menu = await h.say("/settings", contains="Settings")
+    await tap(h, menu, "set:th", "set:th:liquidation_usd")
+    await tap(h, menu, "set:th:liquidation_usd", "set:th:liquidation_usd:-")
+    key = KEYS["standard"]
+    h.cg.inject_fault("http_429", key=key, times=1, seconds=4)
+    limiter = h.services.coinglass.limiters.peek(key)
+    await h.tg.wait_until(lambda: limiter.blocked_for > 2.5, timeout=10)
+    await h.press(menu, "set:th:liquidation_usd:-")
+    await previewed(h, menu, "Preview in a moment")
+    await tap(h, menu, "set:th", "set:th:liquidation_usd")     # on to another screen meanwhile
+    outcomes = h.app.bot_data["outcomes"]
+    await h.tg.wait_until(lambda: history_requests(h, key) == 1 and not outcomes.edits,
+                          timeout=20)                          # the preview ran and finished
+    shown = h.tg.message(USER, menu.message_id)
+    assert "in 7 days" not in shown.text and "Preview in a moment" not in shown.text
+    assert "Thresholds" in shown.text
