@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 KEEP_POINTS_SECONDS = 1200.0      # twice the widest tolerance: older polled prices are dropped
 MIN_POINT_GAP_SECONDS = 1.0       # many users polling one coin: one price a second is plenty
 STALE_SECONDS = 3600.0            # a horizon no price reached this long after it: missed
+MAX_REQUEST_FAILURES = 3          # price requests CoinGlass failed for one alert: missed
 MAX_CANDLES = 1000                # CoinGlass's largest page
 PRUNE_EVERY_SECONDS = 3600.0
 KEEP_OUTCOMES_SECONDS = 31 * 86400.0   # a day beyond the alert history's 30
@@ -106,6 +107,7 @@ class _Pending:
     low: float                            # lowest and highest price known before this run
     high: float                           # (the alert's, and the ranges already recorded)
     retry_at: float = 0.0                 # after a failed price request
+    failures: int = 0                     # price requests that failed
 
     @property
     def price(self) -> float:
@@ -415,10 +417,13 @@ class OutcomeTracker:
         except (AuthError, CoinGlassError) as exc:
             self.stats.request_errors += 1
             log.info("outcomes: price request for %s failed: %s", coin, type(exc).__name__)
-            retry = self.clock() + 30.0
+            failed_at = self.clock()
             for item, horizon in due:
-                item.retry_at = min(retry, item.target(horizon) + tolerance_for(horizon) / 2) \
-                    if not isinstance(exc, AuthError) else retry
+                item.failures += 1
+                if item.failures >= MAX_REQUEST_FAILURES or isinstance(exc, AuthError):
+                    self._settle(item, horizon, None, SOURCE_MISSED, failed_at)
+                else:       # soon enough to still land inside the tolerance, if it can
+                    item.retry_at = failed_at + max(1.0, min(30.0, tolerance_for(horizon) / 4))
             return
         fetched = self.clock()
         kept = list(self._points(coin))                  # what polls brought meanwhile

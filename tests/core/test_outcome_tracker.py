@@ -305,3 +305,14 @@ async def test_other_users_polls_of_the_coin_serve_too(repo, client, clock, sim)
     alert(repo)
     await at(clock, tracker, T0 + 3600 + 1, 97.5)            # e.g. another user's poll of ETH
     assert rows(repo)[3600]["price"] == 97.5 and sim.request_count(KEY) == 0
+
+
+async def test_coinglass_failing_costs_three_requests_then_missed(repo, client, clock, sim):
+    repo.pause(USER, None)
+    tracker = tracker_for(repo, client, clock, horizons=(3600,))
+    alert(repo)
+    sim.inject_fault("http_500", path=p.PRICE_HISTORY)
+    for step in range(10):
+        await at(clock, tracker, T0 + 3600 + step * 31)       # past every retry's wait
+    assert sim.request_count(KEY, p.PRICE_HISTORY) == 3
+    assert rows(repo)[3600]["source"] == "missed" and tracker.pending == 0
