@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, hours, latency, poll_cycle, rules, scheduler, signals, stream, webhook
+from bench import charts, fanout, hours, latency, poll_cycle, replay, rules, scheduler, signals, stream, webhook
 
 
 def main() -> None:
@@ -23,6 +23,8 @@ def main() -> None:
     stream.main([])
     print()
     hours.main([])
+    print()
+    replay.main([])
 
 
 if __name__ == "__main__":

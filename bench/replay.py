@@ -10,11 +10,17 @@ included. Figures are CPU time (``time.process_time``), median of ``--repeat`` r
 
 Target (SPEC §14, the lead's brief): 7 days × 5 coins × 3 threshold sets at 1h resolution
 ≤ 200 ms CPU in total.
+
+Then, against the CoinGlass simulator (in process, over HTTP), the preview service as the bot
+runs it (``core.previews``) on a Standard key (1h) and a Hobbyist key (4h) watching the same
+coins: CoinGlass requests and wall time per preview, cold and with the history cached, and
+the CPU of a cached preview (history in memory, replay of old and new values).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import time
@@ -112,7 +118,105 @@ def main(argv: list[str] | None = None) -> None:
     print("Sample previews (synthetic market):")
     print("\n".join(samples))
     print("Target: 3 sets at 1h ≤ 200 ms.")
+    print()
+    asyncio.run(service_figures(coins, args.repeat))
 
+
+# The previews a user makes, in the order they make them (what is cached depends on it); each
+# group starts with an empty cache.
+SEQUENCES = (
+    (("liquidation_usd 30M", ("liquidation_usd",), {"liquidation_usd": 30e6}),
+     ("liquidation_usd 20M (cached)", ("liquidation_usd",), {"liquidation_usd": 20e6})),
+    (("min_level LOW", ("min_level",), {"min_level": 1.0}),
+     ("min_level HIGH (+ the 7th)", ("min_level",), {"min_level": 3.0}),
+     ("divergence_gap 8", ("divergence_gap",), {"divergence_gap": 8.0}),
+     ("preset aggressive (cached)", None, "aggressive")),
+)
+
+
+def script_week(market, coins: list[str]) -> None:
+    """Known episodes in the past week, so the counts are not all zero."""
+    now = market.now()
+    day, hour = 86400.0, 3600.0
+    for i, coin in enumerate(coins):
+        funding_at = now - 5 * day + i * hour
+        market.script_history(coin, funding_at, until=funding_at + 8 * hour, funding_pct=0.15)
+        market.script_history(coin, now - 4 * day - i * hour, liquidation_short_usd=40e6)
+        oi_at = now - 3 * day + i * hour
+        market.script_history(coin, oi_at, until=oi_at + 2 * hour, oi_change_pct=6.0,
+                              price_pct=-2.0)
+        market.script_history(coin, now - 2 * day - i * hour, liquidation_long_usd=80e6)
+        market.script_history(coin, now - day, until=now - day + 6 * hour, long_pct=70.0,
+                              top_long_pct=55.0)
+
+
+async def service_figures(coins: list[str], repeat: int) -> None:
+    """Requests and time per preview through the preview service, against the simulator."""
+    import httpx
+    from cryptography.fernet import Fernet
+
+    from core.coinglass.client import CoinGlassClient
+    from core.evaluation import Prefs
+    from core.headroom import Headroom
+    from core.plans import PLAN_INFO, Plan
+    from core.previews import PreviewAsk, PreviewService
+    from core.snapshot import SnapshotBuilder
+    from core.storage.crypto import KeyVault
+    from core.storage.db import open_database
+    from core.storage.repo import Repository
+    from core.thresholds import PRESETS
+    from sim.coinglass import CoinGlassSim
+
+    def ask_for(names, values) -> PreviewAsk:
+        if names is None:
+            return PreviewAsk(1, tuple(PRESETS[values]), Prefs({}),
+                              Prefs(dict(PRESETS[values])), preset=values)
+        return PreviewAsk(1, names, Prefs({}), Prefs(values))
+
+    sim = CoinGlassSim(refresh_scale=0, ws_background=False)
+    plans = {Plan.STANDARD: "standard-bench-key-00000000001",
+             Plan.HOBBYIST: "hobbyist-bench-key-00000000002"}
+    for plan, key in plans.items():
+        sim.add_key(key, plan.name.lower())
+    script_week(sim.market, coins)
+    await sim.start()
+    try:
+        async with httpx.AsyncClient(timeout=15.0) as http:
+            client = CoinGlassClient(http, sim.base_url)
+            for plan, key in plans.items():
+                repo = Repository(open_database(":memory:"),
+                                  KeyVault(Fernet.generate_key().decode()))
+                repo.ensure_user(1)
+                repo.store_key(1, key, plan, PLAN_INFO[plan].per_minute, None)
+                repo.add_coins(1, coins)
+                repo.pause(1, None)      # not polled: the key's room is the previews' own
+                print(f"Preview service, {plan.title} key ({len(coins)} coins, "
+                      f"{'4h' if plan == Plan.HOBBYIST else '1h'} candles, "
+                      f"{PLAN_INFO[plan].per_minute} requests/min):")
+                print(f"  {'preview':<30}{'requests':>9}{'per coin':>9}{'wall ms':>9}"
+                      f"{'alerts new/old':>16}  left out")
+                for sequence in SEQUENCES:
+                    service = PreviewService(repo, Headroom(SnapshotBuilder(client)),
+                                             default_interval=None)
+                    for label, names, values in sequence:
+                        before = sim.request_count(key)
+                        start = time.perf_counter()
+                        result = await service.run(service.prepare(ask_for(names, values)))
+                        wall = (time.perf_counter() - start) * 1000
+                        made = sim.request_count(key) - before
+                        p = result.preview
+                        counts = f"{p.new_count}/{p.old_count}" if p else result.error
+                        print(f"  {label:<30}{made:>9}{made / len(coins):>9.1f}{wall:>9.0f}"
+                              f"{counts:>16}  {', '.join(result.plan.dropped) or '—'}")
+                # CPU of a cached preview: the replay alone (every series is cached now).
+                everything = service.prepare(ask_for(("min_level",), {"min_level": 1.0}))
+                data = {c: {s: service.loader.cached(key, c, everything.resolution, s)
+                            for s in everything.series} for c in coins}
+                ms = cpu_ms(lambda: service.replay(everything, data), repeat)
+                print(f"  a cached preview of every signal (old + new values), CPU: {ms:.1f} ms")
+                repo.close()
+    finally:
+        await sim.stop()
 
 if __name__ == "__main__":
     main()

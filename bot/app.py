@@ -17,11 +17,11 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import __version__, hours_texts, jobs, keyboards, texts
+from bot import __version__, hours_texts, jobs, keyboards, outcomes, texts
 from bot.errors import on_error
 from bot.handlers import (
     admin, alerts, apikey, chart, fallback, forget, hours, rules, settings as settings_menu,
-    snapshot, start, status, subscribe, test_alert, thresholds,
+    snapshot, start, stats, status, subscribe, test_alert, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -90,6 +90,7 @@ def build_application(
         svc.digests = DigestScheduler(repo, DigestFetcher(builder), clock=clock,
                                       default_interval=settings.poll_interval_seconds)
         svc.digests.on_queued = svc.sender.wake
+        outcomes.install(app)               # alert outcomes and threshold previews
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)
@@ -114,6 +115,7 @@ def build_application(
                                  svc.stream.stop())
             if svc.digests is not None:
                 await svc.digests.shutdown(SHUTDOWN_GRACE_SECONDS)
+            await outcomes.stop(app)
             await svc.sender.stop(SHUTDOWN_GRACE_SECONDS)
 
     async def post_shutdown(app: Application) -> None:
@@ -146,7 +148,7 @@ def build_application(
     app.add_handler(apikey.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, rules, test_alert, hours, forget, admin, fallback):
+                   stats, alerts, rules, test_alert, hours, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)

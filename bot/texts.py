@@ -46,7 +46,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("alert", "your own rule: /alert ETH price > 4000"),
     ("alerts", "your rules, numbered; /alert del N removes one"),
     ("status", "key, plan, usage, last and next poll"),
-    ("history", "your last 10 alerts"),
+    ("history", "your last 10 alerts and what followed them"),
+    ("stats", "your alert record: /stats, /stats ETH 7d"),
     ("pause", "mute alerts: /pause, /pause 2h"),
     ("resume", "unmute alerts"),
     ("timezone", "your timezone: /timezone Berlin, /timezone +3"),
@@ -467,8 +468,10 @@ def status_text(user: User, *, now: float, used: int | None, coins: list[str],
     return "\n".join(lines)
 
 
-def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
-    """The last alerts, newest first, one line each; the buttons below open each in full."""
+def history_text(items: list[OutboxItem], now: float, tz=None,
+                 outcomes: Mapping[int, str | None] | None = None) -> str:
+    """The last alerts, newest first, one line each (and what followed it, from
+    ``outcomes``: alert id → its outcome line); the buttons below open each in full."""
     if not items:
         return "No alerts yet. They appear here once a signal fires for your coins."
     lines = ["<b>Your last alerts</b> (tap a number to open one):"]
@@ -479,6 +482,8 @@ def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
                     else alert_texts.first_line(item, signals))
         state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
         lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
+        if outcomes and outcomes.get(item.id):
+            lines.append(f"      {outcomes[item.id]}")
     return fit(lines)
 
 

@@ -38,6 +38,7 @@ class Settings:
     webhook_url: str | None = None               # None: long polling (SPEC §15)
     port: int = 8080                             # the webhook and /healthz
     backup_dir: Path | None = None               # a daily backup, 7 kept (None: off)
+    outcome_horizons: tuple[int, ...] = (3600, 14400, 86400)   # seconds (SPEC §14)
 
     @property
     def key_file(self) -> Path:
@@ -146,6 +147,23 @@ def _token(name: str, value: str) -> str | None:
     return value
 
 
+MAX_OUTCOME_HORIZON = 7 * 86400
+
+
+def _horizons(name: str, value: str) -> tuple[int, ...]:
+    """``1h,4h,24h`` (units s, m, h, d): when an alert's outcome is measured, at most 7 days."""
+    from core.outcomes import parse_horizons
+
+    try:
+        horizons = parse_horizons(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be horizons like 1h,4h,24h (units s, m, h, d), "
+                          f"got {value!r}") from None
+    if horizons[-1] > MAX_OUTCOME_HORIZON:
+        raise ConfigError(f"{name} must be at most 7d each, got {value!r}")
+    return horizons
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -187,4 +205,6 @@ def load_settings(
         kwargs["port"] = _port("PORT", v)
     if (v := get("BACKUP_DIR")) is not None:
         kwargs["backup_dir"] = Path(v.strip()).expanduser()
+    if (v := get("OUTCOME_HORIZONS")) is not None:
+        kwargs["outcome_horizons"] = _horizons("OUTCOME_HORIZONS", v)
     return Settings(**kwargs)

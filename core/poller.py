@@ -80,6 +80,9 @@ class PollContext:
 
 
 class Poller:
+    # Handed every poll's snapshots (coin -> MarketSnapshot) once built; must not raise.
+    on_snapshots: Callable[[Mapping], None] | None = None
+
     def __init__(self, repo: Repository, builder: SnapshotBuilder, *,
                  default_interval: int | None, clock: Callable[[], float] = time.time):
         self.repo = repo
@@ -151,6 +154,8 @@ class Poller:
             batch = self.on_built(ctx.api_key, batch)
         outcome.requests = batch.requests
         write.counters.update(polls=1, coinglass_requests=batch.requests)
+        if self.on_snapshots is not None:
+            self.on_snapshots(batch.snapshots)      # outcome prices from a poll made anyway
 
         # "Upgrade plan" from a snapshot endpoint that every plan has means no plan at all
         # (history endpoints can refuse an interval on a plan that is otherwise fine).

@@ -13,7 +13,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import keyboards, texts
 from bot.handlers.common import caller, reply
+from bot.previews import edit_with_preview, forget_pending
 from bot.services import services
+from core.previews import PreviewAsk
 from core.signals.catalog import SIGNAL_INFO
 from core.signals.model import Level
 from bot.settings_texts import preset_changes as texts_changes
@@ -63,6 +65,9 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name = parts[2] if len(parts) > 2 else None
     step = parts[3] if len(parts) > 3 else None
     note = None
+    ask = None                  # a threshold changed: the screen carries its preview
+    forget_pending(context, query.message.chat_id, query.message.message_id)
+    before = svc.repo.prefs(user.id)
 
     if screen == "close":
         await query.answer()
@@ -87,6 +92,7 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         svc.repo.set_threshold(user.id, MIN_LEVEL, float(nxt))
         note = f"Minimum level {nxt.name}"
         screen = "main"
+        ask = PreviewAsk(user.id, (MIN_LEVEL,), before, svc.repo.prefs(user.id))
     elif screen == "th" and name:
         spec = SPECS.get(name)
         if spec is None or spec.min_plan > plan or name == MIN_LEVEL:
@@ -101,6 +107,8 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             new = spec.stepped(value, 1 if step == "+" else -1)
             svc.repo.set_threshold(user.id, name, new)
             note = f"{name} = {new:g}"
+        if step in ("0", "+", "-"):
+            ask = PreviewAsk(user.id, (name,), before, svc.repo.prefs(user.id))
     elif screen in ("pre", "apply") and name:
         if name not in PRESETS:
             await query.answer("Unknown preset.", show_alert=True)
@@ -110,12 +118,17 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             changes = texts_changes(name, ThresholdSet.resolve(user_wide).values)
             svc.repo.set_thresholds(user.id, PRESETS[name])
             await query.answer(f"Preset {name} applied")
-            await query.edit_message_text(texts.preset_applied(name, changes),
-                                          reply_markup=keyboards.settings_back())
+            ask = PreviewAsk(user.id, tuple(PRESETS[name]), before, svc.repo.prefs(user.id),
+                             preset=name)
+            await edit_with_preview(update, context, texts.preset_applied(name, changes), ask,
+                                    keyboards.settings_back())
             return
 
     await query.answer(note)
     text, markup = _view(context, user.id, screen, name if screen in ("th", "pre") else None)
+    if ask is not None:
+        await edit_with_preview(update, context, text, ask, markup)
+        return
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:

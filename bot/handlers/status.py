@@ -7,6 +7,8 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import keyboards, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
+from bot.outcome_texts import outcome_line
+from bot.outcomes import outcome_services
 from bot.services import services
 from core.coins import parse_coins
 from core.durations import DurationError, parse_duration
@@ -40,11 +42,15 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The last 10 alerts with time and level."""
+    """The last 10 alerts with time and level, and what the price did after each."""
     svc = services(context)
     user = caller(update, context)
     items = svc.repo.recent_alerts(user.id, 10)
-    await reply(update, context, texts.history_text(items, svc.clock(), tz_of(user.timezone)),
+    now, tz = svc.clock(), tz_of(user.timezone)
+    outs = outcome_services(context)
+    measured = outs.store.outcomes(user.id, [i.id for i in items])
+    lines = {i.id: outcome_line(i, measured.get(i.id, {}), outs.horizons, now, tz) for i in items}
+    await reply(update, context, texts.history_text(items, now, tz, outcomes=lines),
                 keyboards.history_buttons([i.id for i in items]))
 
 

@@ -7,8 +7,10 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import rule_texts, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, budget_of, caller, reply
+from bot.previews import reply_with_preview
 from bot.services import services
 from core.coins import parse_coins
+from core.previews import PreviewAsk
 from core.users import INTERVAL_AUTO
 from core.thresholds import SPECS, ThresholdError, parse_value
 
@@ -58,9 +60,11 @@ async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if coin is not None and coin not in svc.repo.coins(user.id):
         await reply(update, context, texts.coin_not_watched(coin))
         return
+    before = svc.repo.prefs(user.id)
     if value_text.lower() == "default":
         svc.repo.reset_threshold(user.id, name, coin)
-        await reply(update, context, texts.threshold_set(name, None, coin))
+        ask = PreviewAsk(user.id, (name,), before, svc.repo.prefs(user.id), coin)
+        await reply_with_preview(update, context, texts.threshold_set(name, None, coin), ask)
         return
     try:
         value = parse_value(name, value_text)
@@ -68,7 +72,9 @@ async def set_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, context, texts.threshold_error(str(exc)))
         return
     svc.repo.set_threshold(user.id, name, value, coin)
-    await reply(update, context, texts.threshold_set(name, value, coin))
+    # The reply says what the new value would have sent over the last 7 days (SPEC §14).
+    ask = PreviewAsk(user.id, (name,), before, svc.repo.prefs(user.id), coin)
+    await reply_with_preview(update, context, texts.threshold_set(name, value, coin), ask)
 
 
 MAX_INTERVAL_SECONDS = 86400

@@ -180,6 +180,27 @@ def m005_hours(db: Database) -> None:
     db["alerts"].create_index(["group_id"])
 
 
+@migrations()
+def m006_outcomes(db: Database) -> None:
+    """What happened after each alert (SPEC §14): the price at each of OUTCOME_HORIZONS, one
+    row per (alert, horizon), written once. The alert's own price and its signals' directions
+    stay in its payload. No foreign key to ``alerts``: pruning old alerts must not be blocked
+    by their outcomes (the outcome job drops those rows itself)."""
+    db["alert_outcomes"].create({
+        "alert_id": int, "horizon": int,            # seconds after the alert's data time
+        "user_id": int, "coin": str,
+        "price_then": float,                        # the alert's price at its data time
+        "price": float,                             # at the horizon; NULL when it was missed
+        "price_at": float,                          # when that price was true
+        "move_pct": float,
+        "low_pct": float, "high_pct": float,        # the range seen since the alert, in %
+        "source": str,                              # poll | request | missed
+        "measured_at": float,
+    }, pk=("alert_id", "horizon"), not_null={"user_id", "source", "measured_at"},
+        foreign_keys=[("user_id", "users", "id")])
+    db["alert_outcomes"].create_index(["user_id", "alert_id"])
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database at ``path``; ``:memory:`` works."""
     if str(path) != ":memory:":

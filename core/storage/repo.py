@@ -182,7 +182,8 @@ class Repository:
         """Every row of this user, in every table."""
         with self.db.atomic():
             for table in ("alerts", "alert_state", "disabled_signals", "thresholds",
-                          "subscriptions", "api_keys", "coin_mutes", "coin_state", "rules"):
+                          "subscriptions", "api_keys", "coin_mutes", "coin_state", "rules",
+                          "alert_outcomes"):
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
             self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 

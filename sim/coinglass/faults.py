@@ -19,7 +19,7 @@ class Fault:
     path: str | None = None        # exact path or prefix; None = every path
     key: str | None = None         # None = every key (and requests without one)
     times: int | None = None       # None = until cleared
-    seconds: float = 0.0
+    seconds: float = 0.0           # latency/timeout: the delay; a 429: its Retry-After
 
     def matches(self, path: str, key: str | None) -> bool:
         return ((self.path is None or path.startswith(self.path))

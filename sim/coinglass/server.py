@@ -291,6 +291,8 @@ class CoinGlassSim:
                 state = self._keys.get(key) if key else None
             if fault.kind not in ("latency", "timeout"):
                 status, body, content_type, code = response_for(fault.kind, path)
+                if fault.kind in ("http_429", "rate_limit_body") and fault.seconds:
+                    headers = {**headers, "Retry-After": str(int(fault.seconds))}
                 return self._finish(now, key, path, params,
                                     _Answer(status, body, code, content_type), headers)
         answer = self._answer(path, params, key, state)
