@@ -23,6 +23,7 @@ from bot.handlers import (
     admin, alerts, apikey, chart, fallback, forget, hours, rules, settings as settings_menu,
     snapshot, start, stats, status, subscribe, test_alert, thresholds,
 )
+from bot.outcome_texts import outcome_line
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
 from bot.services import SERVICES_KEY, Services
@@ -90,7 +91,10 @@ def build_application(
         svc.digests = DigestScheduler(repo, DigestFetcher(builder), clock=clock,
                                       default_interval=settings.poll_interval_seconds)
         svc.digests.on_queued = svc.sender.wake
-        outcomes.install(app)               # alert outcomes and threshold previews
+        outs = outcomes.install(app)        # alert outcomes and threshold previews
+        svc.digests.outcome_text = lambda item: outcome_line(
+            item, outs.store.outcomes(item.user_id, [item.id]).get(item.id, {}), outs.horizons,
+            clock())
         if released := repo.release_unrenderable():
             log.info("%d messages held for a render error are back in the outbox", released)
         await _publish_commands(app, settings)

@@ -97,10 +97,8 @@ class DigestFigures:
 
 
 def alert_outcome(item: OutboxItem) -> Any | None:
-    """HOOK for alert outcomes (SPEC §14, the outcomes issue): what the market did after the
-    alert (``▼ −2.4 % after 4h ✓``), shown beside it in the digest. None until outcomes are
-    recorded; the digest then shows nothing for it. The outcomes work fills this in (a text,
-    or a dict with ``"text"``)."""
+    """What the market did after the alert (``▼ −2.4 % after 4h ✓``) when the payload carries
+    it; the scheduler's ``outcome_text`` (the outcomes store, wired by the bot) comes first."""
     return item.payload.get("outcome")
 
 
@@ -239,8 +237,11 @@ class DigestFetcher:
 
 
 def digest_payload(user: User, now: float, figures: DigestFigures | None, note: str | None,
-                   alerts: list[OutboxItem], plan: str | None) -> dict[str, Any]:
+                   alerts: list[OutboxItem], plan: str | None,
+                   outcome_text: Callable[[OutboxItem], str | None] | None = None
+                   ) -> dict[str, Any]:
     """What the digest message shows, as JSON the bot renders when it sends it."""
+    outcome = outcome_text or alert_outcome
     return {
         "notice": NOTICE_DIGEST, "at": user.digest_at, "made_at": now, "plan": plan,
         "note": note, "requests": figures.requests if figures else 0,
@@ -248,7 +249,7 @@ def digest_payload(user: User, now: float, figures: DigestFigures | None, note: 
         "alerts_total": len(alerts),
         "alerts": [{"id": a.id, "coin": a.coin, "level": a.level, "created_at": a.created_at,
                     "signals": a.payload.get("signals", []), "status": a.status,
-                    "outcome": alert_outcome(a)}
+                    "outcome": outcome(a)}
                    for a in alerts[:ALERTS_SHOWN]],
     }
 
@@ -267,6 +268,8 @@ class DigestScheduler:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._running: dict[int, asyncio.Task] = {}
         self.on_queued: Callable[[], None] | None = None     # wake the outbox
+        # An alert's outcome so far, as the user reads it (the outcomes store; bot wiring).
+        self.outcome_text: Callable[[OutboxItem], str | None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -338,7 +341,7 @@ class DigestScheduler:
                 note, figures.coins = NOTE_UNAVAILABLE, []      # said once, not per coin
         now = self.clock()
         alerts = self.repo.alerts_since(user.id, now - DAY)
-        payload = digest_payload(user, now, figures, note, alerts, plan)
+        payload = digest_payload(user, now, figures, note, alerts, plan, self.outcome_text)
         silent = is_quiet(quiet_of(user), tz_of(user.timezone), now)
         if not self.repo.commit_digest(user, payload, next_at=next_digest(user, now),
                                        silent=silent):

@@ -183,10 +183,11 @@ def test_digest_shows_each_coins_day():
 
 def test_digest_lists_the_days_alerts_and_their_outcome_once_recorded():
     signal = item(1, "ETH", Level.HIGH, NOW - 3600, 1.0).payload["signals"]
+    medium = item(2, "SOL", Level.MEDIUM, NOW - 20 * 3600, 1.0).payload["signals"]
     alerts = [{"id": 1, "coin": "ETH", "level": 3, "created_at": NOW - 3600, "signals": signal,
                "outcome": "▼ −2.4 % after 4h ✓"},
               {"id": 2, "coin": "SOL", "level": 2, "created_at": NOW - 20 * 3600,
-               "signals": signal, "outcome": None}]
+               "signals": medium, "outcome": None}]
     text = plain(ht.digest_text(digest(alerts=alerts, alerts_total=3), NOW, BERLIN))
     assert "Alerts in the last 24 h: 3 (1 HIGH, 1 MEDIUM)" in text
     assert "06:00 🔴 ETH ▲ open interest +3.4 % in 1h · ▼ −2.4 % after 4h ✓" in text
