@@ -19,8 +19,8 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot import __version__, jobs, keyboards, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, chart, fallback, forget, settings as settings_menu, snapshot,
-    start, status, subscribe, thresholds,
+    admin, alerts, apikey, chart, fallback, forget, positions, settings as settings_menu,
+    snapshot, start, status, subscribe, thresholds,
 )
 from bot.pacing import TelegramPacer
 from bot.sender import OutboxSender
@@ -127,9 +127,12 @@ def build_application(
     # Group 0: the /setkey conversation alone; its steps stop further processing, so the
     # message holding a key reaches nothing else.
     app.add_handler(apikey.conversation(), group=0)
+    # Then the guard's side-and-entry conversation: after /setkey's, so a key is never read
+    # as a price; its steps stop further processing too.
+    app.add_handler(positions.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   alerts, forget, admin, fallback):
+                   alerts, positions, forget, admin, fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
@@ -137,7 +140,10 @@ def build_application(
 
 
 def _alert_markup(item):
-    """The buttons under an alert (Details, Chart, Settings, Mute); notices have none."""
+    """The buttons under an alert (Details, Chart, Settings, Guard, Mute; the guard's advice:
+    Chart, Positions, Closed); notices have none."""
+    if item.kind == "alert" and item.payload.get("guard"):
+        return keyboards.advice_buttons(item.coin or "")
     return keyboards.alert_buttons(item.id, item.coin or "") if item.kind == "alert" else None
 
 

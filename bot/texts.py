@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from bot import alert_texts
+from bot import alert_texts, guard_texts
 from bot.settings_texts import (  # noqa: F401 - texts.X is how handlers reach them
     SETTINGS_CLOSED, SETTINGS_PRESETS, SETTINGS_THRESHOLDS, list_text, plan_text,
     plans_overview, polling_phrase, preset_applied, preset_preview, set_usage,
@@ -43,6 +43,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("settings", "all settings as buttons"),
     ("snapshot", "the market now: /snapshot ETH"),
     ("chart", "a chart: /chart ETH, /chart ETH 7d"),
+    ("position", "guard a position: /position ETH long 3150 stop 3080"),
     ("status", "key, plan, usage, last and next poll"),
     ("history", "your last 10 alerts"),
     ("pause", "mute alerts: /pause, /pause 2h"),
@@ -375,6 +376,8 @@ def notice_text(payload: Mapping[str, Any]) -> str:
 def render_outbox(item: OutboxItem, now: float) -> str:
     """What an outbox row says when it is sent, in the user's timezone."""
     tz = tz_of(item.timezone)
+    if guard_texts.is_advice(item):
+        return guard_texts.advice_text(item, now, tz)
     if item.kind == "alert":
         return alert_texts.alert_brief(item, now, tz)
     if item.payload.get("notice") == "all_clear":
@@ -432,7 +435,8 @@ def history_text(items: list[OutboxItem], now: float, tz=None) -> str:
     lines = ["<b>Your last alerts</b> (tap a number to open one):"]
     for number, item in enumerate(items, 1):
         signals = [Signal.from_dict(d) for d in item.payload.get("signals", [])]
-        headline = alert_texts.first_line(item, signals)
+        headline = (guard_texts.first_line(item) if guard_texts.is_advice(item)
+                    else alert_texts.first_line(item, signals))
         state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
         lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
     return fit(lines)

@@ -26,6 +26,7 @@ from core.alerts import AlertState
 from core.budget import Budget, budget_for
 from core.coinglass.errors import NoActivePlan
 from core.evaluation import Calm, Prefs, calm_step, decide_coin
+from core.guard_alerts import Guarded, decide_guard
 from core.market import SECTION_TITLES
 from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
 from core.signals.model import Level
@@ -72,6 +73,8 @@ class PollContext:
     states: Mapping[tuple[str, str], AlertState]
     mutes: Mapping[str, float] = field(default_factory=dict)      # coin -> muted until
     calm: Mapping[str, Calm] = field(default_factory=dict)
+    positions: Mapping[str, Guarded] = field(default_factory=dict)   # coin -> /position
+    position_only: frozenset[str] = frozenset()  # coins polled for a position only: no signals
 
 
 class Poller:
@@ -90,7 +93,8 @@ class Poller:
         user = self.repo.get_user(user_id)
         if user is None:
             return None
-        coins = tuple(self.repo.coins(user_id))
+        position_only = self.repo.position_only_coins(user_id)
+        coins = tuple(self.repo.coins(user_id) + position_only)
         try:
             api_key, unreadable = self.repo.api_key(user_id), False
         except KeyUnreadable:
@@ -99,7 +103,8 @@ class Poller:
                 for coin, r in self.repo.coin_states(user_id).items()}
         return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
                            self.repo.prefs(user_id), self.repo.alert_states(user_id),
-                           self.repo.mutes(user_id), calm)
+                           self.repo.mutes(user_id), calm, self.repo.positions(user_id),
+                           frozenset(position_only))
 
     def pacing_wait(self, ctx: PollContext) -> float:
         """Seconds until the key's window has room for what this poll must fetch."""
@@ -187,13 +192,15 @@ class Poller:
     def _decide(self, ctx: PollContext, batch: SnapshotBatch, write: PollWrite,
                 now: float) -> None:
         """Evaluate each coin with the user's thresholds; queue an alert where one is due."""
+        evaluations = {}
         for coin, snapshot in batch.snapshots.items():
-            if not snapshot.present():
-                continue          # nothing known: keep the state as it was, decide nothing
+            if not snapshot.present() or coin in ctx.position_only:
+                continue          # nothing known (keep the state as it was), or no signals
             previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
             muted = ctx.mutes.get(coin, 0.0) > now
             result = decide_coin(snapshot, ctx.prefs, previous, now, muted=muted)
             decision, evaluation = result.decision, result.evaluation
+            evaluations[coin] = evaluation
             write.cleared.append((coin, list(result.keep_active)))
             write.states.extend((coin, sid, state) for sid, state in decision.states.items())
             self._note_calm(ctx, coin, result, write, now)
@@ -209,6 +216,32 @@ class Poller:
                         "unevaluated": dict(evaluation.unevaluated),
                     },
                 })
+        self._guard_positions(ctx, batch, evaluations, write, now)
+
+    @staticmethod
+    def _guard_positions(ctx: PollContext, batch: SnapshotBatch, evaluations: Mapping,
+                         write: PollWrite, now: float) -> None:
+        """The position guard (core/guard_alerts.py) on the same snapshots and evaluations:
+        its advice goes through the alert decision and the outbox like a signal, and the
+        guard state commits in the poll's transaction, for the position the poll read."""
+        for coin, guarded in ctx.positions.items():
+            snapshot = batch.snapshots.get(coin)
+            if snapshot is None or not snapshot.present():
+                continue          # nothing known: the position keeps its state
+            previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
+            step = decide_guard(guarded, snapshot, ctx.prefs.thresholds(coin), previous, now,
+                                evaluation=evaluations.get(coin),
+                                muted=ctx.mutes.get(coin, 0.0) > now)
+            write.guards[coin] = (guarded.position.opened_at.timestamp(), step.state)
+            write.states.extend((coin, sid, st) for sid, st in step.alert_states.items())
+            # The signals' clear-out of this coin must spare the advice that still holds.
+            kept = next((ids for c, ids in write.cleared if c == coin), None)
+            if kept is None:
+                write.cleared.append((coin, list(step.keep)))
+            else:
+                kept.extend(step.keep)
+            if step.alert is not None:
+                write.alerts.append(step.alert)
 
     @staticmethod
     def _note_calm(ctx: PollContext, coin: str, result, write: PollWrite, now: float) -> None:
@@ -300,7 +333,8 @@ class PollScheduler:
         for user in self.repo.due_users(now, limit=1_000_000):
             if user.next_poll_at is None:
                 continue      # never polled: due now
-            interval = self.poller.budget(user, len(self.repo.coins(user.id))).interval
+            coins = len(self.repo.coins(user.id)) + len(self.repo.position_only_coins(user.id))
+            interval = self.poller.budget(user, coins).interval
             offset = (user.id * 2654435761 % 2**32) / 2**32 * interval
             moves.append((user.id, now + offset))
         self.repo.defer(moves)

@@ -232,6 +232,11 @@ def _px(x: float) -> str:
     return text[:-3] if text.endswith(".00") else text
 
 
+def level_text(x: float) -> str:
+    """A price level as the guard writes it (``3,060``, ``3,150.72``), for the bot's texts."""
+    return _px(x)
+
+
 def round_tick(level: float, outward_down: bool) -> float:
     """``level`` rounded down (``True``) or up to the largest 1/2/5 × 10ⁿ tick that is at most
     ``TICK_PCT`` % of it: 3,064.6 → 3,060 (tick 5); 94,525 → 94,400 (tick 200)."""

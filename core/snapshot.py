@@ -266,6 +266,18 @@ class SnapshotBuilder:
         poll.batch.snapshots = {coin: self._assemble(poll, coin) for coin in coins}
         return poll.batch
 
+    def last_known(self, api_key: str, budget: Budget, coin: str) -> m.MarketSnapshot | None:
+        """The coin as the key's last poll saw it, from kept values only (no request); None
+        when nothing is kept. Each section keeps its own time, so the figures are honest
+        about their age (``/position`` reads its live P&L from it)."""
+        memory = self._memory.get(key_fingerprint(api_key))
+        if memory is None or not memory.values:
+            return None
+        newest = max(kept.at for kept in memory.values.values())
+        poll = _Poll(api_key, budget, [coin], memory, 1, newest)
+        snapshot = self._assemble(poll, coin)
+        return snapshot if snapshot.present() else None
+
     async def _fetch(self, poll: _Poll, wanted: list[tuple[str, str | None]]) -> None:
         tasks = [asyncio.ensure_future(poll.run(name, coin, self._call(poll, name, coin)))
                  for name, coin in wanted]

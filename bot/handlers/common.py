@@ -39,8 +39,8 @@ def args_text(update: Update) -> str:
 def budget_of(context: ContextTypes.DEFAULT_TYPE, user: User,
               coins: int | None = None) -> Budget:
     """The user's plan, limit and interval (``core.budget``), for ``coins`` coins (default:
-    the coins they watch)."""
+    the coins their polls cover: subscriptions and position-only coins)."""
     svc = services(context)
     if coins is None:
-        coins = len(svc.repo.coins(user.id))
+        coins = len(svc.repo.coins(user.id)) + len(svc.repo.position_only_coins(user.id))
     return budget_for(user, coins, svc.settings.poll_interval_seconds)

@@ -82,9 +82,24 @@ def m001_initial(db: Database) -> None:
 
 
 # Whether a user needs the scheduler, as one column it can range-scan: NULL when the user
-# cannot be polled (blocked, no valid key, no coins, paused until /resume), else the moment
-# their next poll is due (a timed pause ends first). Kept by Repository after every change.
+# cannot be polled (blocked, no valid key, nothing to watch, paused until /resume), else the
+# moment their next poll is due (a timed pause ends first). Kept by Repository after every
+# change. Something to watch: a subscribed coin, or a declared position (m007: a position's
+# coin is polled even when not subscribed).
 DUE_SQL = """
+UPDATE users SET due_at = CASE
+  WHEN active = 1 AND key_state = 'valid'
+   AND (EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
+        OR EXISTS (SELECT 1 FROM positions p WHERE p.user_id = users.id))
+   AND NOT (paused = 1 AND paused_until IS NULL)
+  THEN MAX(COALESCE(next_poll_at, 0),
+           CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
+  ELSE NULL END
+"""
+
+# DUE_SQL as m002 knew it (before the positions table existed): a fresh database runs m002
+# before m007 creates ``positions``, so m002 keeps its own text.
+_DUE_SQL_M002 = """
 UPDATE users SET due_at = CASE
   WHEN active = 1 AND key_state = 'valid'
    AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
@@ -103,7 +118,7 @@ def m002_versions_and_due(db: Database) -> None:
     db["users"].add_column("version", int, not_null_default=0)
     db["users"].add_column("due_at", float)
     db.execute("UPDATE users SET interval_seconds = NULL")
-    db.execute(DUE_SQL)
+    db.execute(_DUE_SQL_M002)
     db["users"].create_index(["due_at"])
     db["alerts"].create_index(["status", "user_id", "id"])
 
@@ -124,6 +139,26 @@ def m003_mutes_and_calm(db: Database) -> None:
     db["users"].add_column("timezone", str)           # IANA name or UTC±HH:MM; NULL = UTC
     db["users"].add_column("last_delivery_at", float)  # round-robin order of the outbox
     db["alerts"].add_column("silent", int, not_null_default=0)
+
+
+@migrations()
+def m007_positions(db: Database) -> None:
+    """Positions the user declared for the guard (SPEC §16, ``/position``): one per user and
+    coin, with the guard's state. The advice's edge-trigger states live in ``alert_state``
+    under ids ``guard:<kind>`` (core/guard_alerts.py). The guard state changes only in the
+    poll's transaction, and only for the position the poll read (``opened_at``)."""
+    db["positions"].create({
+        "user_id": int, "coin": str,
+        "side": str,                    # long | short
+        "entry": float, "stop": float, "take_profit": float,     # USD; stop/tp may be NULL
+        "opened_at": float,             # when declared: the position's identity
+        "phase": str,                   # OPEN | LOCKED | EXIT
+        "best_price": float,            # best price in the position's favour since declared
+        "trailed_stop": float,          # the stop last suggested once LOCKED
+        "updated_at": float,
+    }, pk=("user_id", "coin"), not_null={"side", "entry", "opened_at", "phase", "best_price"},
+        foreign_keys=[("user_id", "users", "id")])
+    db.execute(DUE_SQL)
 
 
 def open_database(path: Path | str) -> Database:
