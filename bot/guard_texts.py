@@ -63,7 +63,8 @@ def _now_line(price: float | None, pnl: float | None, phase: str, at: str | None
     if price is None:
         now = "price unavailable right now"
     else:
-        now = f"now {_lv(price)}" + (f" ({at})" if at else "") + f" · P&amp;L <b>{pct(pnl)}</b>"
+        now = (f"now {_lv(price)}" + (f" ({at})" if at else "")
+               + f" · P&amp;L <b>{pct(round(pnl, 2))}</b>")
     return f"{now} · {PHASES.get(phase, esc(phase))}"
 
 
@@ -147,7 +148,7 @@ def declared(position: Position, price: PriceNow | None, *, lock_at: float, trai
              + "."]
     if price is not None:
         lines.append(f"Now {_lv(price.price)} ({when(price.at, now, tz)}) · P&amp;L "
-                     f"<b>{pct(pnl_pct(p, price.price))}</b>.")
+                     f"<b>{pct(round(pnl_pct(p, price.price), 2))}</b>.")
     lines.append(f"It locks at {pct(lock_at)} ({_lv(lock_price)}): then I suggest moving the "
                  f"stop to break-even and trail it {trail:g} % behind the best price "
                  "(/set lock_at, /set trail).")

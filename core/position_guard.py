@@ -541,8 +541,8 @@ def _hit_advice(pos: Position, snap: MarketSnapshot, price: float,
     if pos.take_profit is not None and (price >= pos.take_profit if long
                                         else price <= pos.take_profit):
         return Advice(TP_HIT, KIND_LEVEL[TP_HIT],
-                      f"{_who(pos)}: price reached your take-profit {_px(pos.take_profit)} — consider "
-                      f"taking profit",
+                      f"{_who(pos)}: price reached your take-profit {_px(pos.take_profit)} — "
+                      f"consider taking profit",
                       f"Price {_px(price)} is at or through your take-profit at "
                       f"{_px(pos.take_profit)} (entry {_px(pos.entry)}, P&L {pnl} %). "
                       + _source_words(snap, (PRICE,)), pos.take_profit, (PRICE,))

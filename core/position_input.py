@@ -96,7 +96,8 @@ def parse_position(text: str) -> Request:
         return ListAll()
     parsed = parse_coins(words[0])
     if len(parsed.coins) != 1 or parsed.malformed:
-        raise PositionInputError(f"“{_quote(words[0])}” is not a coin symbol (like ETH or BTC).")
+        raise PositionInputError(
+            f"“{_quote(words[0])}” is not a coin symbol (like ETH or BTC).")
     coin = parsed.coins[0]
     rest = words[1:]
     if not rest:

@@ -29,7 +29,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         limiter = svc.coinglass.limiters.peek(key) if key else None
         used = limiter.used_last_minute() if limiter else 0
         resting = limiter.blocked_for if limiter else 0.0
-    coins = svc.repo.coins(user.id)
+    # The coins polls cover: subscriptions, then coins polled for a position only.
+    coins = svc.repo.coins(user.id) + svc.repo.position_only_coins(user.id)
     pending = svc.repo.pending_alerts(user.id)
     await reply(update, context, texts.status_text(
         user, now=now, used=used, coins=coins, budget=budget_of(context, user, len(coins)),
