@@ -234,9 +234,14 @@ class Repository:
         removed = existing if coins is None else [c for c in coins if c in existing]
         with self.db.atomic():
             for coin in removed:
-                for table in ("subscriptions", "alert_state", "coin_mutes", "coin_state"):
+                for table in ("subscriptions", "coin_mutes", "coin_state"):
                     self.db.execute(f"DELETE FROM {table} WHERE user_id = ? AND coin = ?",
                                     [user_id, coin])
+                # The signals' states go with the subscription; the guard's advice states
+                # (guard:<kind>) belong to a position on the coin, which stays.
+                self.db.execute("DELETE FROM alert_state WHERE user_id = ? AND coin = ? AND "
+                                "substr(signal_id, 1, ?) != ?",
+                                [user_id, coin, len(GUARD_PREFIX), GUARD_PREFIX])
                 self.db.execute("DELETE FROM thresholds WHERE user_id = ? AND coin = ?",
                                 [user_id, coin])
             if removed:

@@ -100,6 +100,10 @@ async def test_a_hobbyist_is_told_once_what_the_plan_cannot_see(harness):
             "need Standard; Hyperliquid whales need Startup.") in declared.text
     listing = await h.say("/position", contains="Your positions")
     assert listing.text.count("liquidation clusters need Professional") == 1
+    # a coin held but not subscribed counts against the budget, and the reply says so
+    sol = await h.say(f"/position SOL long {h.cg.market.price('SOL')}", contains="Guarding")
+    assert "I poll your 2 coins every 12 s" in sol.text
+    assert h.services.poller.context(USER).budget.coins == 2
 
 
 async def lock_eth(h: Harness) -> tuple[float, object]:

@@ -98,3 +98,15 @@ def test_delete_user_deletes_positions(repo):
     repo.save_position(1, eth_long())
     repo.delete_user(1)
     assert list(repo.db["positions"].rows) == []
+
+
+def test_unsubscribing_a_coin_keeps_its_positions_advice_states(repo):
+    repo.ensure_user(1)
+    repo.add_coins(1, ["ETH"])
+    repo.save_position(1, eth_long())
+    repo.commit_poll(1, PollWrite(states=[
+        ("ETH", "guard:early_exit", AlertState("guard:early_exit", 3, True, 5.0, 3)),
+        ("ETH", "oi_surge", AlertState("oi_surge", 2, True, 5.0, 2))]))
+    repo.remove_coins(1, ["ETH"])
+    assert set(repo.alert_states(1)) == {("ETH", "guard:early_exit")}
+    assert repo.position_only_coins(1) == ["ETH"]
