@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, poll_cycle, signals, webhook
+from bench import charts, fanout, guard, poll_cycle, signals, webhook
 
 
 def main() -> None:
     signals.main([])
+    print()
+    guard.main([])
     print()
     poll_cycle.main([])
     print()
