@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, hours, latency, poll_cycle, replay, rules, scheduler, signals, stream, webhook
+from bench import charts, fanout, guard, hours, latency, poll_cycle, replay, rules, scheduler, signals, stream, webhook
 
 
 def main() -> None:
     signals.main([])
+    print()
+    guard.main([])
     print()
     poll_cycle.main([])
     print()

@@ -20,8 +20,8 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot import __version__, hours_texts, jobs, keyboards, outcomes, texts
 from bot.errors import on_error
 from bot.handlers import (
-    admin, alerts, apikey, chart, fallback, forget, hours, rules, settings as settings_menu,
-    snapshot, start, stats, status, subscribe, test_alert, thresholds,
+    admin, alerts, apikey, chart, fallback, forget, hours, positions, rules,
+    settings as settings_menu, snapshot, start, stats, status, subscribe, test_alert, thresholds,
 )
 from bot.outcome_texts import outcome_line
 from bot.pacing import TelegramPacer
@@ -150,9 +150,13 @@ def build_application(
     # Group 0: the /setkey conversation alone; its steps stop further processing, so the
     # message holding a key reaches nothing else.
     app.add_handler(apikey.conversation(), group=0)
+    # Then the guard's side-and-entry conversation: after /setkey's, so a key is never read
+    # as a price; its steps stop further processing too.
+    app.add_handler(positions.conversation(), group=0)
     # Group 1: the commands and buttons, then the fallbacks (which must come last).
     for module in (start, apikey, subscribe, thresholds, settings_menu, snapshot, chart, status,
-                   stats, alerts, rules, test_alert, hours, forget, admin, fallback):
+                   stats, alerts, rules, test_alert, hours, positions, forget, admin,
+                   fallback):
         for handler in module.handlers():
             app.add_handler(handler, group=1)
     app.add_error_handler(on_error)
@@ -168,9 +172,12 @@ def _stream_summary(health: dict) -> str:
 
 
 def _alert_markup(item):
-    """The buttons under an alert (Details, Chart, Settings, Mute; a rule's alert: Chart,
-    Settings, Delete rule for repeat rules, Mute); the message that ends quiet hours opens each
-    alert it holds; other notices have none."""
+    """The buttons under an alert (Details, Chart, Settings, Guard, Mute; a rule's alert:
+    Chart, Settings, Delete rule for repeat rules, Mute; the guard's advice: Chart, Positions,
+    Closed); the message that ends quiet hours opens each alert it holds; other notices have
+    none."""
+    if item.kind == "alert" and item.payload.get("guard"):
+        return keyboards.advice_buttons(item.coin or "")
     if item.kind == "alert" and (rule := item.payload.get("rule")):
         repeat = not item.payload.get("done")
         return keyboards.rule_alert_buttons(item.coin or "", rule["id"] if repeat else None,

@@ -33,7 +33,8 @@ SCENARIOS = ("cascade", "squeeze", "top", "calm")
 BANNER = """\
 perpwatch offline demo — a simulated CoinGlass and a simulated Telegram, both on 127.0.0.1.
 Type what you would send the bot, e.g. /start, /setkey {key}, /subscribe ETH, /snapshot ETH,
-/chart ETH (pictures are saved as PNG files; their paths are printed).
+/chart ETH (pictures are saved as PNG files; their paths are printed), /position ETH long 3200
+(the guard watches that position: try !cascade ETH after it).
 Move the market with !cascade ETH, !squeeze BTC, !top SOL or !calm ETH; press a button with
 !press N (its number as printed); quit with !quit or Ctrl-D."""
 
@@ -119,6 +120,11 @@ async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
         photo = (lambda m: m.photo) if step.startswith("/chart") else None
         await tg.wait_for_message(DEMO_USER, expect, predicate=photo, timeout=30, after=after)
         await asyncio.sleep(0.5)
+    # A position for the guard (SPEC §16): a long at about the price now.
+    after = max((m.message_id for m in tg.messages(DEMO_USER)), default=0)
+    await _say(tg, f"/position ETH long {round(cg.market.price('ETH'))}")
+    await tg.wait_for_message(DEMO_USER, "Guarding", timeout=30, after=after)
+    await asyncio.sleep(0.5)
     _print("\n— the market: ETH longs are crowded; price breaks down into a liquidation cascade —")
     cg.market.scenario("cascade", "ETH")
     first = await tg.wait_for_message(DEMO_USER, "🔴 ETH", timeout=60)
@@ -126,9 +132,11 @@ async def _tour(tg: TelegramSim, cg: CoinGlassSim) -> int:
         # The stream told the cascade first; the next polls add what else moved, once.
         with contextlib.suppress(TimeoutError):
             await tg.wait_for_message(DEMO_USER, " ETH ", timeout=25, after=first.message_id)
+    await tg.wait_for_message(DEMO_USER, "🛡 ETH long", timeout=60)
     await asyncio.sleep(0.5)
-    _print("\nThat is the alert a subscriber gets at 3 AM. Run `python -m bot --demo` in a "
-           "terminal to drive the bot yourself.")
+    _print("\nThat is the alert a subscriber gets at 3 AM, and the guard's advice for the "
+           "position they declared. Run `python -m bot --demo` in a terminal to drive the bot "
+           "yourself.")
     return 0
 
 

@@ -41,6 +41,7 @@ def settings_main(min_level: Level, all_clear: bool = True) -> Markup:
          Button("🌙 Quiet hours", callback_data="hr:q"),
          Button("📰 Digest", callback_data="hr:dg")],
         [Button("🧪 Send a test alert", callback_data="set:test")],
+        [Button("🛡 Position guard", callback_data="pos:menu")],
         [Button("Close", callback_data="set:close")],
     ])
 
@@ -99,11 +100,13 @@ MUTE_CHOICES = (("1h", "1 h"), ("4h", "4 h"), ("day", "till tomorrow"))
 
 def alert_buttons(item_id: int, coin: str, *, expanded: bool = False,
                   muted: bool = False) -> Markup:
-    """Details (in place), Chart, Settings; Mute the coin for 1 h / 4 h / till tomorrow."""
+    """Details (in place), Chart, Settings; Guard a position on the coin; Mute the coin for
+    1 h / 4 h / till tomorrow."""
     toggle = (Button("🔼 Less", callback_data=f"al:less:{item_id}") if expanded
               else Button("🔎 Details", callback_data=f"al:more:{item_id}"))
     rows = [[toggle, Button("📈 Chart", callback_data=f"chart:{coin}"),
-             Button("⚙️ Settings", callback_data="set:open")]]
+             Button("⚙️ Settings", callback_data="set:open")],
+            [Button("🛡 Guard a position", callback_data=f"pos:new:{coin}")]]
     if muted:
         rows.append([Button(f"🔔 Unmute {coin}", callback_data=f"mute:{coin}:off")])
     else:
@@ -149,3 +152,37 @@ def rule_choices(token: str, labels: list[str]) -> Markup:
     """One button per reading of an ambiguous rule (``rule:pick:TOKEN:I``)."""
     return Markup([[Button(label[:60], callback_data=f"rule:pick:{token}:{i}")]
                    for i, label in enumerate(labels)])
+
+
+# --- the position guard (bot/handlers/positions.py) -----------------------------------------
+
+def guard_sides() -> Markup:
+    return Markup([[Button("🟢 Long", callback_data="pos:side:long"),
+                    Button("🔴 Short", callback_data="pos:side:short")]])
+
+
+def advice_buttons(coin: str) -> Markup:
+    """Under a piece of advice: Chart, the positions, and "I closed it"."""
+    return Markup([[Button("📈 Chart", callback_data=f"chart:{coin}"),
+                    Button("🛡 Positions", callback_data="pos:list"),
+                    Button(f"✖ Closed {coin}", callback_data=f"pos:close:{coin}")]])
+
+
+def replace_confirm(token: str) -> Markup:
+    return Markup([[Button("Replace it", callback_data=f"pos:rep:{token}"),
+                    Button("Keep the current one", callback_data=f"pos:keep:{token}")]])
+
+
+def close_confirm(coin: str) -> Markup:
+    return Markup([[Button(f"Yes, forget {coin}", callback_data=f"pos:drop:{coin}"),
+                    Button("No, keep it", callback_data="pos:keep:-")]])
+
+
+def positions_menu(held: list[str], guardable: list[str], *, back: bool = True) -> Markup:
+    """The guard's positions: close a held one, guard a watched coin; back to /settings."""
+    rows = _rows([Button(f"✖ Close {c}", callback_data=f"pos:close:{c}") for c in held], 3)
+    rows += _rows([Button(f"🛡 Guard {c}", callback_data=f"pos:new:{c}")
+                   for c in guardable[:9]], 3)
+    if back:
+        rows.append([Button("« Settings", callback_data="set:main")])
+    return Markup(rows)

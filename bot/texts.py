@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from bot import alert_texts, hours_texts, rule_texts
+from bot import alert_texts, guard_texts, hours_texts, rule_texts
 from bot.settings_texts import (  # noqa: F401 - texts.X is how handlers reach them
     SETTINGS_CLOSED, SETTINGS_PRESETS, SETTINGS_THRESHOLDS, list_text, plan_text,
     plans_overview, polling_phrase, preset_applied, preset_preview, set_usage,
@@ -45,6 +45,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("chart", "a chart: /chart ETH, /chart ETH 7d"),
     ("alert", "your own rule: /alert ETH price > 4000"),
     ("alerts", "your rules, numbered; /alert del N removes one"),
+    ("position", "guard a position: /position ETH long 3150 stop 3080"),
     ("status", "key, plan, usage, last and next poll"),
     ("history", "your last 10 alerts and what followed them"),
     ("stats", "your alert record: /stats, /stats ETH 7d"),
@@ -382,6 +383,8 @@ def notice_text(payload: Mapping[str, Any]) -> str:
 def render_outbox(item: OutboxItem, now: float) -> str:
     """What an outbox row says when it is sent, in the user's timezone."""
     tz = tz_of(item.timezone)
+    if guard_texts.is_advice(item):
+        return guard_texts.advice_text(item, now, tz)
     if item.kind == "alert":
         return rule_texts.brief(item, now, tz) or alert_texts.alert_brief(item, now, tz)
     if item.payload.get("notice") == "all_clear":
@@ -478,8 +481,12 @@ def history_text(items: list[OutboxItem], now: float, tz=None,
     for number, item in enumerate(items, 1):
         signals = [Signal.from_dict(d) for d in item.payload.get("signals", [])]
         title = rule_texts.history_title(item.payload)
-        headline = (f"<b>{esc(item.coin or '')}</b> {esc(title)}" if title
-                    else alert_texts.first_line(item, signals))
+        if guard_texts.is_advice(item):
+            headline = guard_texts.first_line(item)
+        elif title:
+            headline = f"<b>{esc(item.coin or '')}</b> {esc(title)}"
+        else:
+            headline = alert_texts.first_line(item, signals)
         state = "" if item.status == "sent" else f" <i>({esc(item.status)})</i>"
         lines.append(f"{number}. {when(item.created_at, now, tz)} {headline}{state}")
         if outcomes and outcomes.get(item.id):

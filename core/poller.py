@@ -27,6 +27,7 @@ from core.budget import Budget, budget_for
 from core.coinglass.errors import NoActivePlan
 from core.evaluation import Calm, Prefs, calm_step, decide_coin
 from core.hours import apply_quiet
+from core.guard_alerts import Guarded, decide_guard
 from core.market import SECTION_TITLES
 from core.plans import HISTORY_ENDPOINTS, Plan, min_plan_for, plan_for_limit
 from core.rule_alerts import Rule, decide_rules
@@ -76,7 +77,9 @@ class PollContext:
     mutes: Mapping[str, float] = field(default_factory=dict)      # coin -> muted until
     calm: Mapping[str, Calm] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()                                  # the user's own (/alert)
-    rule_only: frozenset[str] = frozenset()     # coins polled for a rule only: no signals
+    # Coins polled only for a rule or a position (not subscribed): no signals there.
+    rule_only: frozenset[str] = frozenset()
+    positions: Mapping[str, Guarded] = field(default_factory=dict)   # coin -> /position
 
 
 class Poller:
@@ -112,7 +115,8 @@ class Poller:
         return PollContext(user, coins, api_key, unreadable, self.budget(user, len(coins)),
                            self.repo.prefs(user_id), self.repo.alert_states(user_id),
                            self.repo.mutes(user_id), calm, rules,
-                           frozenset(coins) - set(self.repo.coins(user_id)))
+                           frozenset(coins) - set(self.repo.coins(user_id)),
+                           self.repo.positions(user_id))
 
     def pacing_wait(self, ctx: PollContext) -> float:
         """Seconds until the key's window has room for what this poll must fetch."""
@@ -210,6 +214,7 @@ class Poller:
     def _decide(self, ctx: PollContext, batch: SnapshotBatch, write: PollWrite,
                 now: float) -> None:
         """Evaluate each coin with the user's thresholds; queue an alert where one is due."""
+        evaluations = {}
         for coin, snapshot in batch.snapshots.items():
             if not snapshot.present() or coin in ctx.rule_only:
                 continue          # nothing known (keep the state as it was), or no signals
@@ -217,6 +222,7 @@ class Poller:
             muted = ctx.mutes.get(coin, 0.0) > now
             result = decide_coin(snapshot, ctx.prefs, previous, now, muted=muted)
             decision, evaluation = result.decision, result.evaluation
+            evaluations[coin] = evaluation
             write.cleared.append((coin, list(result.keep_active)))
             write.states.extend((coin, sid, state) for sid, state in decision.states.items())
             self._note_calm(ctx, coin, result, write, now)
@@ -233,6 +239,7 @@ class Poller:
                     },
                 })
         self._decide_rules(ctx, batch, write, now)
+        self._guard_positions(ctx, batch, evaluations, write, now)
 
     @staticmethod
     def _decide_rules(ctx: PollContext, batch: SnapshotBatch, write: PollWrite,
@@ -246,6 +253,31 @@ class Poller:
                             .cooldown_minutes(Level.MEDIUM) * 60.0)
         write.rule_updates.update(step.updates)
         write.alerts.extend(step.alerts)
+
+    @staticmethod
+    def _guard_positions(ctx: PollContext, batch: SnapshotBatch, evaluations: Mapping,
+                         write: PollWrite, now: float) -> None:
+        """The position guard (core/guard_alerts.py) on the same snapshots and evaluations:
+        its advice goes through the alert decision and the outbox like a signal, and the
+        guard state commits in the poll's transaction, for the position the poll read."""
+        for coin, guarded in ctx.positions.items():
+            snapshot = batch.snapshots.get(coin)
+            if snapshot is None or not snapshot.present():
+                continue          # nothing known: the position keeps its state
+            previous = {sid: st for (c, sid), st in ctx.states.items() if c == coin}
+            step = decide_guard(guarded, snapshot, ctx.prefs.thresholds(coin), previous, now,
+                                evaluation=evaluations.get(coin),
+                                muted=ctx.mutes.get(coin, 0.0) > now)
+            write.guards[coin] = (guarded.position.opened_at.timestamp(), step.state)
+            write.states.extend((coin, sid, st) for sid, st in step.alert_states.items())
+            # The signals' clear-out of this coin must spare the advice that still holds.
+            kept = next((ids for c, ids in write.cleared if c == coin), None)
+            if kept is None:
+                write.cleared.append((coin, list(step.keep)))
+            else:
+                kept.extend(step.keep)
+            if step.alert is not None:
+                write.alerts.append(step.alert)
 
     @staticmethod
     def _note_calm(ctx: PollContext, coin: str, result, write: PollWrite, now: float) -> None:

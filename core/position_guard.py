@@ -82,6 +82,7 @@ from core.market import (
     CLUSTERS, FUNDING, OPEN_INTEREST, PRICE, SECTION_MIN_PLAN, SECTION_TITLES, WALLS, WHALES,
     MarketSnapshot, MissingReason, WhaleMove,
 )
+from core.plans import Plan
 from core.signals.finding import Unavailable
 from core.signals.fmt import price as fmt_price
 from core.signals.fmt import signed, usd
@@ -169,7 +170,7 @@ class GuardState:
 class Advice:
     kind: str                          # one of KINDS
     level: Level
-    headline: str                      # the first line a trader reads
+    headline: str                      # the first line: "ETH long: consider …"
     detail: str                        # figures, the user's levels, data and plan
     suggested_level: float | None      # a price to move the stop or take-profit to
     data_sources: tuple[str, ...]      # snapshot section names (core.market) it read
@@ -220,10 +221,20 @@ def validate_position(side: str, entry: float, stop: float | None,
     return None
 
 
+def _who(pos: Position) -> str:
+    """The start of every headline: ``ETH long``."""
+    return f"{pos.coin} {pos.side}"
+
+
 def _px(x: float) -> str:
     """A price level as traders write it: ``3,060``, ``3,150.72``, ``94,400``, ``0.5321``."""
     text = fmt_price(x)[1:]
     return text[:-3] if text.endswith(".00") else text
+
+
+def level_text(x: float) -> str:
+    """A price level as the guard writes it (``3,060``, ``3,150.72``), for the bot's texts."""
+    return _px(x)
 
 
 def round_tick(level: float, outward_down: bool) -> float:
@@ -345,7 +356,7 @@ def _stop_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet,
     sections = tuple(dict.fromkeys(h.section for h in hits))
     detail += _source_words(snap, sections)
     return Advice(STOP_NEAR_CLUSTER, KIND_LEVEL[STOP_NEAR_CLUSTER],
-                  f"Consider moving your {pos.coin} stop {beyond} {_px(suggested)}", detail,
+                  f"{_who(pos)}: consider moving your stop {beyond} {_px(suggested)}", detail,
                   suggested, sections + (PRICE,))
 
 
@@ -364,13 +375,13 @@ def _tp_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet,
         detail += f" Also in the way: {'; '.join(others)}."
     ahead = suggested > price if pos.side == LONG else suggested < price
     if ahead:
-        headline = f"Consider moving your {pos.coin} take-profit to {_px(suggested)}"
+        headline = f"{_who(pos)}: consider moving your take-profit to {_px(suggested)}"
         detail += (f" Suggested: {_px(suggested)}, {BEYOND_PCT:g} % before the "
                    f"{'nearest level' if others else 'level'}, rounded "
                    f"(P&L there {signed(pnl_pct(pos, suggested))} %).")
         level: float | None = suggested
     else:
-        headline = (f"Your {pos.coin} take-profit {_px(pos.take_profit)} lies just beyond "
+        headline = (f"{_who(pos)}: your take-profit {_px(pos.take_profit)} lies just beyond "
                     f"{usd(lead.usd)} of liquidations")
         detail += " The cluster is too close to price to place a take-profit before it."
         level = None
@@ -402,13 +413,13 @@ def _trail_candidate(pos: Position, best: float, trail_pct: float) -> float:
 
 def _locked_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet, best: float,
                    trailed: float, first: bool, trail_pct: float, tightened: bool) -> Advice:
-    side, coin = pos.side, pos.coin
+    side = pos.side
     gain = pnl_pct(pos, best)
     if trailed == pos.entry:
-        headline = f"Consider moving your {coin} stop to break-even ({_px(trailed)})"
+        headline = f"{_who(pos)}: consider moving your stop to break-even ({_px(trailed)})"
     else:
         verb = "raising" if side == LONG else "lowering"
-        headline = f"Consider {verb} your {coin} stop to {_px(trailed)}"
+        headline = f"{_who(pos)}: consider {verb} your stop to {_px(trailed)}"
     behind = "below" if side == LONG else "above"
     start = ("The position is now LOCKED" if first else "The trailed stop moved")
     detail = (f"{start}: the best price since you declared it is {_px(best)}, "
@@ -439,8 +450,8 @@ def _whale_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet, moves: l
               f"halves from {t['trail']:g} % to {half:g} % of the best price {_px(best)}: stop "
               f"{_px(trailed)}. " + _source_words(snap, (WHALES,)))
     return Advice(WHALE_TIGHTEN, KIND_LEVEL[WHALE_TIGHTEN],
-                  f"Whales opened {usd(total)} of {against}s against your {pos.coin} "
-                  f"{pos.side}: trail at {half:g} %", detail, trailed, (WHALES, PRICE))
+                  f"{_who(pos)}: consider a tighter trail ({half:g} %) — whales opened "
+                  f"{usd(total)} of {against}s against it", detail, trailed, (WHALES, PRICE))
 
 
 # --- exit, funding, hits ---------------------------------------------------------------------
@@ -480,7 +491,7 @@ def _exit_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet,
               f"regime dead bands: OI {t['regime_oi_min']:g} %, price {t['regime_price_min']:g} "
               f"%. " + _source_words(snap, (OPEN_INTEREST, PRICE)))
     return Advice(EARLY_EXIT, level,
-                  f"Consider an early exit from your {pos.coin} {pos.side}: {meaning}", detail,
+                  f"{_who(pos)}: consider an early exit — {meaning}", detail,
                   None, (OPEN_INTEREST, PRICE))
 
 
@@ -502,7 +513,8 @@ def _funding_advice(pos: Position, snap: MarketSnapshot, t: ThresholdSet) -> Adv
               f"the position a day, and crowded {payer} tend to unwind. "
               + _source_words(snap, (FUNDING,)))
     return Advice(FUNDING_AGAINST, KIND_LEVEL[FUNDING_AGAINST],
-                  f"Your {pos.coin} {pos.side} pays {signed(abs(avg), 3)} % funding per 8 h",
+                  f"{_who(pos)}: consider the cost of holding — you pay {signed(abs(avg), 3)} % "
+                  f"funding per 8 h",
                   detail, None, (FUNDING,))
 
 
@@ -513,15 +525,15 @@ def _hit_advice(pos: Position, snap: MarketSnapshot, price: float,
     pnl = signed(pnl_pct(pos, price))
     if pos.stop is not None and beyond(pos.stop):
         return Advice(STOP_HIT, KIND_LEVEL[STOP_HIT],
-                      f"{pos.coin} reached your stop {_px(pos.stop)}",
+                      f"{_who(pos)}: price reached your stop {_px(pos.stop)} — consider closing",
                       f"Price {_px(price)} is at or through your stop at {_px(pos.stop)} (entry "
                       f"{_px(pos.entry)}, P&L {pnl} %). " + _source_words(snap, (PRICE,)),
                       pos.stop, (PRICE,))
     if trailed is not None and beyond(trailed) and (
             pos.stop is None or _better(pos.side, trailed, pos.stop)):
         return Advice(STOP_HIT, KIND_LEVEL[STOP_HIT],
-                      f"{pos.coin} fell through the trailed stop {_px(trailed)}" if long else
-                      f"{pos.coin} rose through the trailed stop {_px(trailed)}",
+                      f"{_who(pos)}: price {'fell' if long else 'rose'} through the trailed stop "
+                      f"{_px(trailed)} — consider closing",
                       f"Price {_px(price)} is at or through the trailed stop {_px(trailed)} "
                       f"suggested while LOCKED (entry {_px(pos.entry)}, P&L {pnl} %; your own "
                       f"stop: {_px(pos.stop) if pos.stop is not None else 'none set'}): the trail "
@@ -529,28 +541,47 @@ def _hit_advice(pos: Position, snap: MarketSnapshot, price: float,
     if pos.take_profit is not None and (price >= pos.take_profit if long
                                         else price <= pos.take_profit):
         return Advice(TP_HIT, KIND_LEVEL[TP_HIT],
-                      f"{pos.coin} reached your take-profit {_px(pos.take_profit)}",
+                      f"{_who(pos)}: price reached your take-profit {_px(pos.take_profit)} — "
+                      f"consider taking profit",
                       f"Price {_px(price)} is at or through your take-profit at "
                       f"{_px(pos.take_profit)} (entry {_px(pos.entry)}, P&L {pnl} %). "
                       + _source_words(snap, (PRICE,)), pos.take_profit, (PRICE,))
     return None
 
 
-def _unavailable(pos: Position, snap: MarketSnapshot) -> tuple[str, ...]:
+def _wanted_sections(pos: Position) -> list[str]:
+    """The plan-gated sections this position's advice could use."""
     wanted = []
     if pos.stop is not None or pos.take_profit is not None:
         wanted.append(CLUSTERS)
     if pos.stop is not None:
         wanted.append(WALLS)
     wanted.append(WHALES)
+    return wanted
+
+
+def plan_gaps(position: Position, plan: Plan,
+              refused: Iterable[str] = ()) -> tuple[str, ...]:
+    """What ``plan`` cannot see for ``position``, before any snapshot: the lines
+    :attr:`GuardResult.unavailable` would hold (``refused``: sections CoinGlass refused)."""
+    refused = set(refused)
+    return tuple(_gap_line(name) for name in _wanted_sections(position)
+                 if plan < SECTION_MIN_PLAN[name] or name in refused)
+
+
+def _gap_line(name: str) -> str:
+    return f"{SECTION_TITLES[name]} need {SECTION_MIN_PLAN[name].title}"
+
+
+def _unavailable(pos: Position, snap: MarketSnapshot) -> tuple[str, ...]:
     lines = []
-    for name in wanted:
+    for name in _wanted_sections(pos):
         if getattr(snap, name) is not None:
             continue
         missing = snap.missing.get(name)
         if snap.plan < SECTION_MIN_PLAN[name] or (missing is not None
                                                   and missing.reason in _PLAN_GAP):
-            lines.append(f"{SECTION_TITLES[name]} need {SECTION_MIN_PLAN[name].title}")
+            lines.append(_gap_line(name))
     return tuple(lines)
 
 

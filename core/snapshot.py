@@ -281,7 +281,8 @@ class SnapshotBuilder:
     def last_known(self, api_key: str, budget: Budget, coin: str) -> m.MarketSnapshot | None:
         """The coin as the key's last poll saw it, from kept values only (no request); None
         when nothing is kept. Each section keeps its own time, so the figures are honest
-        about their age (the test alert and the reply to /alert show them)."""
+        about their age (the test alert, the reply to /alert and /position's live P&L show
+        them)."""
         memory = self._memory.get(key_fingerprint(api_key))
         if memory is None or not memory.values:
             return None

@@ -21,7 +21,9 @@ def test_demo_tour_shows_the_cascade_alert_and_exits_0(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for step in ("you › /start", "you › /setkey", "Key saved", "you › /subscribe ETH",
-                 "ETH snapshot", "🔴 ETH", "Long liquidation cascade", "Not financial advice"):
+                 "ETH snapshot", "🔴 ETH", "Long liquidation cascade", "Not financial advice",
+                 "you › /position ETH long", "Guarding your ETH long",
+                 "🛡 ETH long: consider an early exit"):
         assert step in out, step
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []          # the demo leaves nothing behind

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot import alert_texts, keyboards, rule_texts, texts
+from bot import alert_texts, guard_texts, keyboards, rule_texts, texts
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, reply
 from bot.services import services
 from core.coins import parse_coins
@@ -65,6 +65,10 @@ async def open_alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, context, texts.ALERT_GONE)
         return
     now = svc.clock()
+    if guard_texts.is_advice(item):
+        await reply(update, context, guard_texts.advice_text(item, now, tz_of(user.timezone)),
+                    keyboards.advice_buttons(item.coin or ""))
+        return
     muted = svc.repo.mutes(user.id).get(item.coin or "", 0.0) > now
     await reply(update, context, alert_texts.alert_details(item, now, tz_of(user.timezone)),
                 keyboards.alert_buttons(item.id, item.coin or "", expanded=True, muted=muted))

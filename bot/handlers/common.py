@@ -39,7 +39,7 @@ def args_text(update: Update) -> str:
 def budget_of(context: ContextTypes.DEFAULT_TYPE, user: User,
               coins: int | None = None) -> Budget:
     """The user's plan, limit and interval (``core.budget``), for ``coins`` coins (default:
-    the coins their polls cover: subscriptions and the coins of their rules)."""
+    the coins their polls cover: subscriptions, the coins of their rules and positions)."""
     svc = services(context)
     if coins is None:
         coins = len(svc.repo.polled_coins(user.id))

@@ -84,25 +84,39 @@ def m001_initial(db: Database) -> None:
 # Whether a user needs the scheduler, as one column it can range-scan: NULL when the user
 # cannot be polled (blocked, no valid key, nothing to watch, paused until /resume), else the
 # moment their next poll is due (a timed pause ends first). Kept by Repository after every
-# change. Something to watch: a subscribed coin, or a rule still waiting (m004: a rule's coin
-# is polled even when not subscribed; a ``once`` rule that fired is done).
+# change. Something to watch: a subscribed coin, a rule still waiting (m004: a rule's
+# coin is polled even when not subscribed; a ``once`` rule that fired is done), or a
+# declared position (m007: its coin is polled even when not subscribed).
 DUE_SQL = """
 UPDATE users SET due_at = CASE
   WHEN active = 1 AND key_state = 'valid'
    AND (EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
-        OR EXISTS (SELECT 1 FROM rules r WHERE r.user_id = users.id AND r.state = 'waiting'))
+        OR EXISTS (SELECT 1 FROM rules r WHERE r.user_id = users.id AND r.state = 'waiting')
+        OR EXISTS (SELECT 1 FROM positions p WHERE p.user_id = users.id))
    AND NOT (paused = 1 AND paused_until IS NULL)
   THEN MAX(COALESCE(next_poll_at, 0),
            CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
   ELSE NULL END
 """
 
-# DUE_SQL as m002 knew it (before the rules table existed): a fresh database runs m002
-# before m004 creates ``rules``, so m002 keeps its own text.
+# DUE_SQL as m002 and m004 knew it: a fresh database runs them before later migrations
+# create the tables today's DUE_SQL reads (``rules`` in m004, ``positions`` in m007),
+# so each keeps its own text.
 _DUE_SQL_M002 = """
 UPDATE users SET due_at = CASE
   WHEN active = 1 AND key_state = 'valid'
    AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
+   AND NOT (paused = 1 AND paused_until IS NULL)
+  THEN MAX(COALESCE(next_poll_at, 0),
+           CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
+  ELSE NULL END
+"""
+
+_DUE_SQL_M004 = """
+UPDATE users SET due_at = CASE
+  WHEN active = 1 AND key_state = 'valid'
+   AND (EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = users.id)
+        OR EXISTS (SELECT 1 FROM rules r WHERE r.user_id = users.id AND r.state = 'waiting'))
    AND NOT (paused = 1 AND paused_until IS NULL)
   THEN MAX(COALESCE(next_poll_at, 0),
            CASE WHEN paused = 1 THEN COALESCE(paused_until, 0) ELSE 0 END)
@@ -162,7 +176,7 @@ def m004_rules(db: Database) -> None:
                           "created_at"},
         defaults={"state": "waiting"}, foreign_keys=[("user_id", "users", "id")])
     db["rules"].create_index(["user_id", "number"], unique=True)
-    db.execute(DUE_SQL)
+    db.execute(_DUE_SQL_M004)
 
 
 @migrations()
@@ -199,6 +213,26 @@ def m006_outcomes(db: Database) -> None:
     }, pk=("alert_id", "horizon"), not_null={"user_id", "source", "measured_at"},
         foreign_keys=[("user_id", "users", "id")])
     db["alert_outcomes"].create_index(["user_id", "alert_id"])
+
+
+@migrations()
+def m007_positions(db: Database) -> None:
+    """Positions the user declared for the guard (SPEC §16, ``/position``): one per user and
+    coin, with the guard's state. The advice's edge-trigger states live in ``alert_state``
+    under ids ``guard:<kind>`` (core/guard_alerts.py). The guard state changes only in the
+    poll's transaction, and only for the position the poll read (``opened_at``)."""
+    db["positions"].create({
+        "user_id": int, "coin": str,
+        "side": str,                    # long | short
+        "entry": float, "stop": float, "take_profit": float,     # USD; stop/tp may be NULL
+        "opened_at": float,             # when declared: the position's identity
+        "phase": str,                   # OPEN | LOCKED | EXIT
+        "best_price": float,            # best price in the position's favour since declared
+        "trailed_stop": float,          # the stop last suggested once LOCKED
+        "updated_at": float,
+    }, pk=("user_id", "coin"), not_null={"side", "entry", "opened_at", "phase", "best_price"},
+        foreign_keys=[("user_id", "users", "id")])
+    db.execute(DUE_SQL)
 
 
 def open_database(path: Path | str) -> Database:

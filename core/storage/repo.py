@@ -13,14 +13,18 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from sqlite_utils import Database
 
 from core.alerts import AlertState
 from core.evaluation import Prefs
+from core.guard_alerts import PREFIX as GUARD_PREFIX
+from core.guard_alerts import Guarded
 from core.plans import Plan
 from core.rule_alerts import FIRED, WAITING, Rule, watched_coins
+from core.position_guard import GuardState, Phase, Position
 from core.storage.crypto import KeyVault
 from core.storage.db import DUE_SQL
 from core.user_rules import RuleSpec, ensure_room
@@ -88,6 +92,8 @@ class PollWrite:
     counters: dict[str, int] = field(default_factory=dict)
     coin_states: dict[str, dict[str, Any]] = field(default_factory=dict)   # coin -> fields
     rule_updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # rule id -> fields
+    # coin -> (the position's opened_at as the poll read it, its new guard state)
+    guards: dict[str, tuple[float, GuardState]] = field(default_factory=dict)
 
 
 class Repository:
@@ -183,7 +189,7 @@ class Repository:
         with self.db.atomic():
             for table in ("alerts", "alert_state", "disabled_signals", "thresholds",
                           "subscriptions", "api_keys", "coin_mutes", "coin_state", "rules",
-                          "alert_outcomes"):
+                          "alert_outcomes", "positions"):
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
             self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -232,9 +238,14 @@ class Repository:
         removed = existing if coins is None else [c for c in coins if c in existing]
         with self.db.atomic():
             for coin in removed:
-                for table in ("subscriptions", "alert_state", "coin_mutes", "coin_state"):
+                for table in ("subscriptions", "coin_mutes", "coin_state"):
                     self.db.execute(f"DELETE FROM {table} WHERE user_id = ? AND coin = ?",
                                     [user_id, coin])
+                # The signals' states go with the subscription; the guard's advice states
+                # (guard:<kind>) belong to a position on the coin, which stays.
+                self.db.execute("DELETE FROM alert_state WHERE user_id = ? AND coin = ? AND "
+                                "substr(signal_id, 1, ?) != ?",
+                                [user_id, coin, len(GUARD_PREFIX), GUARD_PREFIX])
                 self.db.execute("DELETE FROM thresholds WHERE user_id = ? AND coin = ?",
                                 [user_id, coin])
             if removed:
@@ -243,11 +254,13 @@ class Repository:
 
     def polled_coins(self, user_id: int, rules: Iterable[Rule] | None = None) -> list[str]:
         """The coins a poll of this user covers: subscriptions, then the coins of rules still
-        waiting (a rule's coin is watched even if not subscribed). The budget counts these.
-        ``rules``: the user's rules when the caller has just read them."""
+        waiting and of declared positions (watched even if not subscribed). The budget counts
+        these. ``rules``: the user's rules when the caller has just read them."""
         coins = self.coins(user_id)
         rules = self.rules(user_id) if rules is None else rules
-        return coins + [c for c in watched_coins(rules) if c not in coins]
+        extra = [c for c in watched_coins(rules) if c not in coins]
+        extra += [c for c in self.position_only_coins(user_id) if c not in coins + extra]
+        return coins + extra
 
     # --- rules (/alert) -----------------------------------------------------------------------
 
@@ -411,6 +424,14 @@ class Repository:
                       now, a.get("data_time"), a.get("status", "pending"),
                       a.get("not_before", now), int(a.get("silent", 0)))
                      for a in write.alerts])
+            if write.guards:
+                # Only the position the poll read: a position closed or replaced meanwhile
+                # (which also bumps the version) keeps its own state.
+                self.db.conn.executemany(
+                    "UPDATE positions SET phase = ?, best_price = ?, trailed_stop = ?, "
+                    "updated_at = ? WHERE user_id = ? AND coin = ? AND opened_at = ?",
+                    [(st.phase.value, st.best_price, st.trailed_stop, now, user_id, coin, opened)
+                     for coin, (opened, st) in write.guards.items()])
             if write.coin_states:
                 self.db.conn.executemany(
                     """INSERT INTO coin_state (user_id, coin, last_high_at, last_active_at,
@@ -441,6 +462,64 @@ class Repository:
             for name, n in write.counters.items():
                 self._count(name, n)
         return True
+
+    # --- positions (the guard, SPEC §16) -------------------------------------------------------
+
+    @staticmethod
+    def _guarded(row: dict[str, Any]) -> Guarded:
+        position = Position(row["coin"], row["side"], row["entry"], row["stop"],
+                            row["take_profit"],
+                            datetime.fromtimestamp(row["opened_at"], timezone.utc))
+        return Guarded(position, GuardState(Phase(row["phase"]), row["best_price"],
+                                            row["trailed_stop"]))
+
+    def positions(self, user_id: int) -> dict[str, Guarded]:
+        """coin -> the declared position and its guard state, oldest first."""
+        return {r["coin"]: self._guarded(r) for r in self.db["positions"].rows_where(
+            "user_id = ?", [user_id], order_by="opened_at, rowid")}
+
+    def position(self, user_id: int, coin: str) -> Guarded | None:
+        rows = list(self.db["positions"].rows_where("user_id = ? AND coin = ?", [user_id, coin]))
+        return self._guarded(rows[0]) if rows else None
+
+    def save_position(self, user_id: int, position: Position) -> None:
+        """Declare (or replace) the position on its coin, fresh: OPEN, best price = entry, no
+        advice remembered. Bumps the version, so a running poll cannot write the old
+        position's state onto the new one."""
+        state = GuardState.start(position)
+        with self.db.atomic():
+            self._forget_guard_states(user_id, position.coin)
+            self.db["positions"].upsert({
+                "user_id": user_id, "coin": position.coin, "side": position.side,
+                "entry": position.entry, "stop": position.stop,
+                "take_profit": position.take_profit,
+                "opened_at": position.opened_at.timestamp(), "phase": state.phase.value,
+                "best_price": state.best_price, "trailed_stop": None,
+                "updated_at": self.clock()}, pk=("user_id", "coin"))
+            self.update_user(user_id)
+
+    def close_position(self, user_id: int, coin: str) -> bool:
+        """Forget the position on ``coin`` and its advice states; False if there was none."""
+        with self.db.atomic():
+            gone = self.db.execute("DELETE FROM positions WHERE user_id = ? AND coin = ?",
+                                   [user_id, coin]).rowcount
+            if gone:
+                self._forget_guard_states(user_id, coin)
+                self.update_user(user_id)
+        return bool(gone)
+
+    def _forget_guard_states(self, user_id: int, coin: str) -> None:
+        self.db.execute("DELETE FROM alert_state WHERE user_id = ? AND coin = ? AND "
+                        "substr(signal_id, 1, ?) = ?",
+                        [user_id, coin, len(GUARD_PREFIX), GUARD_PREFIX])
+
+    def position_only_coins(self, user_id: int) -> list[str]:
+        """Coins polled only because the user holds a position there (not subscribed): the
+        poll covers them and the budget counts them; they get the guard, not the signals."""
+        return [r["coin"] for r in self.db.query(
+            "SELECT coin FROM positions p WHERE user_id = ? AND NOT EXISTS (SELECT 1 FROM "
+            "subscriptions s WHERE s.user_id = p.user_id AND s.coin = p.coin) "
+            "ORDER BY opened_at, rowid", [user_id])]
 
     # --- outbox and history -----------------------------------------------------------------
 

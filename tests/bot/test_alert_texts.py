@@ -90,10 +90,10 @@ def test_details_hold_every_figure_and_what_moved_each_confidence():
         assert part in details, part
 
 
-def test_every_alert_carries_details_chart_mute_and_settings():
+def test_every_alert_carries_details_chart_mute_settings_and_guard():
     markup = keyboards.alert_buttons(42, "ETH")
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
-    assert data == ["al:more:42", "chart:ETH", "set:open",
+    assert data == ["al:more:42", "chart:ETH", "set:open", "pos:new:ETH",
                     "mute:ETH:1h", "mute:ETH:4h", "mute:ETH:day"]
     assert all(len(d.encode()) <= 64 for d in data)
     expanded = keyboards.alert_buttons(42, "ETH", expanded=True, muted=True)

@@ -10,7 +10,8 @@ from core.market import Missing, MissingReason
 from core.plans import Plan
 from core.position_guard import (
     EARLY_EXIT, FUNDING_AGAINST, LOCKED, STOP_HIT, STOP_NEAR_CLUSTER, TP_BEFORE_CLUSTER, TP_HIT,
-    WHALE_TIGHTEN, GuardState, Phase, Position, guard, pnl_pct, round_tick, validate_position,
+    WHALE_TIGHTEN, GuardState, Phase, Position, guard, plan_gaps, pnl_pct, round_tick,
+    validate_position,
 )
 from core.signals.engine import evaluate
 from core.signals.model import Level
@@ -86,7 +87,7 @@ def test_stop_near_a_long_liquidation_cluster_the_spec_example():
     r = run(p, market(3160.0, clusters=clusters(("long", 3080.0, 120e6))))
     assert kinds(r) == [STOP_NEAR_CLUSTER]
     a = one(r, STOP_NEAR_CLUSTER)
-    assert a.headline == "Consider moving your ETH stop below 3,060"
+    assert a.headline == "ETH long: consider moving your stop below 3,060"
     assert a.suggested_level == 3060.0 and a.level is Level.MEDIUM
     assert ("$120.0M of long liquidations at 3,080, 40 below your stop at 3,120 — a sweep "
             "would take it") in a.detail
@@ -131,7 +132,7 @@ def test_short_stop_near_a_short_cluster():
     r = run(pos("short", entry=3000.0, stop=3080.0),
             market(2990.0, clusters=clusters(("short", 3100.0, 200e6))))
     a = one(r, STOP_NEAR_CLUSTER)
-    assert a.headline == "Consider moving your ETH stop above 3,120"   # 3,115.5 rounded up
+    assert a.headline == "ETH short: consider moving your stop above 3,120"   # 3,115.5 rounded up
     assert "20 above your stop at 3,080" in a.detail
 
 
@@ -151,7 +152,7 @@ def test_take_profit_just_beyond_a_short_cluster():
     r = run(pos(entry=3090.0, tp=3320.0),
             market(3100.0, clusters=clusters(("short", 3300.0, 150e6))))
     a = one(r, TP_BEFORE_CLUSTER)
-    assert a.headline == "Consider moving your ETH take-profit to 3,280"
+    assert a.headline == "ETH long: consider moving your take-profit to 3,280"
     assert a.suggested_level == 3280.0
     assert "20 before your take-profit at 3,320" in a.detail
 
@@ -205,7 +206,7 @@ def test_lock_moves_the_stop_to_break_even_when_the_trail_is_wider():
     p = Position("BTC", "long", 2000.0, None, None, OPENED)
     r = guard(p, GuardState.start(p), snap("BTC", price=price(last=2030.0)), th(trail=2.0))
     a = one(r, LOCKED)
-    assert a.headline == "Consider moving your BTC stop to break-even (2,000)"
+    assert a.headline == "BTC long: consider moving your stop to break-even (2,000)"
     assert a.suggested_level == 2000.0
     assert "The position is now LOCKED" in a.detail and "Your stop: none set" in a.detail
 
@@ -215,7 +216,7 @@ def test_short_trails_above_the_best_price():
     r = guard(p, GuardState.start(p), snap("BTC", price=price(last=1960.0)), th())
     assert r.state.phase is Phase.LOCKED and r.state.best_price == 1960.0
     assert one(r, LOCKED).suggested_level == pytest.approx(1979.6)
-    assert one(r, LOCKED).headline == "Consider lowering your BTC stop to 1,979.60"
+    assert one(r, LOCKED).headline == "BTC short: consider lowering your stop to 1,979.60"
 
 
 def test_custom_lock_at_and_no_advice_when_the_users_stop_is_already_tighter():
@@ -245,7 +246,8 @@ def test_whales_against_a_locked_long_halve_the_trail():
     assert kinds(r) == [LOCKED, WHALE_TIGHTEN]
     w = one(r, WHALE_TIGHTEN)
     assert w.suggested_level == pytest.approx(2029.8)
-    assert w.headline == "Whales opened $5.0M of shorts against your ETH long: trail at 0.5 %"
+    assert w.headline == ("ETH long: consider a tighter trail (0.5 %) — whales opened $5.0M of "
+                          "shorts against it")
     assert "The trail halves from 1 % to 0.5 %" in w.detail and "Startup plan" in w.detail
     assert "(your trail halved: whales are against you)" in one(r, LOCKED).detail
 
@@ -277,8 +279,8 @@ def test_long_liquidation_regime_exits_a_long():
     r = run(p, s)
     a = one(r, EARLY_EXIT)
     assert a.level is Level.HIGH and r.state.phase is Phase.EXIT
-    assert a.headline == ("Consider an early exit from your ETH long: longs are being closed out "
-                          "into a falling price")
+    assert a.headline == ("ETH long: consider an early exit — longs are being closed out into a "
+                          "falling price")
     assert "LONG_LIQUIDATION" in a.detail and "1h and 4h OI agree (−3.0 %, −4.0 %)" in a.detail
     # the engine's evaluation gives the same reading
     assert guard(p, GuardState.start(p), s, th(), evaluation=evaluate(s, th())) == r
@@ -337,7 +339,7 @@ def test_funding_against(side, avg, against):
 def test_funding_advice_reads_what_it_costs():
     r = run(pos(entry=3100.0), snap("ETH", price=price(last=3100.0), funding=funding(0.15)))
     a = one(r, FUNDING_AGAINST)
-    assert a.headline == "Your ETH long pays +0.150 % funding per 8 h"
+    assert a.headline == "ETH long: consider the cost of holding — you pay +0.150 % funding per 8 h"
     assert "longs pay shorts about 0.45 % of the position a day" in a.detail
 
 
@@ -347,14 +349,15 @@ def test_stop_hit_says_only_that_and_exits():
     r = run(pos(entry=3150.0, stop=3100.0, tp=3300.0),
             market(3090.0, clusters=clusters(("long", 3080.0, 120e6)), funding=funding(0.3)))
     assert kinds(r) == [STOP_HIT] and r.state.phase is Phase.EXIT
-    assert r.advice[0].headline == "ETH reached your stop 3,100"
+    assert r.advice[0].headline == "ETH long: price reached your stop 3,100 — consider closing"
     assert r.advice[0].level is Level.HIGH
 
 
 def test_tp_hit_is_informational():
     r = run(pos("short", entry=3150.0, stop=3200.0, tp=3000.0), market(2990.0))
     assert kinds(r) == [TP_HIT] and r.state.phase is not Phase.EXIT
-    assert r.advice[0].headline == "ETH reached your take-profit 3,000"
+    assert r.advice[0].headline == ("ETH short: price reached your take-profit 3,000 — consider "
+                                       "taking profit")
 
 
 # --- what the plan cannot see, and missing data ----------------------------------------------
@@ -385,3 +388,22 @@ def test_no_price_keeps_the_state_and_only_funding_speaks():
     state = GuardState(Phase.LOCKED, 3200.0, 3168.0)
     r = guard(p, state, snap("ETH", price=None, funding=funding(0.2)), th())
     assert r.state == state and kinds(r) == [FUNDING_AGAINST]
+
+
+def test_plan_gaps_before_any_snapshot_match_what_the_guard_says():
+    p = pos(entry=3150.0, stop=3120.0, tp=3400.0)
+    assert plan_gaps(p, Plan.HOBBYIST) == run(p, market(3160.0, Plan.HOBBYIST)).unavailable
+    assert plan_gaps(p, Plan.STANDARD) == ("liquidation clusters need Professional",)
+    assert plan_gaps(p, Plan.PROFESSIONAL) == ()
+    assert plan_gaps(p, Plan.PROFESSIONAL, refused=["clusters"]) == (
+        "liquidation clusters need Professional",)
+    assert plan_gaps(pos(entry=3150.0), Plan.STARTUP) == ()
+
+
+def test_the_trailed_stop_hit_names_the_direction():
+    p = Position("BTC", "short", 2000.0, None, None, OPENED)
+    r = guard(p, GuardState(Phase.LOCKED, 1950.0, 1969.5), snap("BTC", price=price(last=1975.0)),
+              th())
+    assert kinds(r) == [STOP_HIT] and r.state.phase is Phase.EXIT
+    assert r.advice[0].headline == ("BTC short: price rose through the trailed stop 1,969.50 — "
+                                    "consider closing")
