@@ -46,7 +46,11 @@ async def test_every_plan_and_window_gets_full_series_at_its_interval(sim, clien
         assert len(data.times) == res.candles
         assert data.missing == {}
         for name in data.SERIES:
-            assert data.gaps(name) == [], (plan, window, name)
+            # A series CoinGlass refreshes more slowly (funding: 20 s) may not have the
+            # newest, still-forming candle yet: only that one may be a gap, never older ones.
+            gaps = data.gaps(name)
+            assert gaps == [] or (len(gaps) == 1 and gaps[0][1] >= data.times[-1]), \
+                (plan, window, name, gaps)
         assert data.times[1] - data.times[0] == res.step_seconds
     assert sim.count_429() == 0
 
