@@ -79,7 +79,7 @@ async def measure(users: int, latency_ms: float = 0.0) -> dict:
             # --- perpwatch: the production scheduler over every due user ----------------------
             add_subscribers(repo, 1, cycle_keys, COINS, Plan.HOBBYIST)
             poller = Poller(repo, SnapshotBuilder(client), default_interval=None)
-            scheduler = PollScheduler(repo, poller, max_concurrent=200)
+            scheduler = PollScheduler(repo, poller, max_concurrent=200, batch=users)
             budget = poller.budget(repo.get_user(1), len(COINS))
             keys = set(cycle_keys)
             figures = {"users": users, "coins_per_user": len(COINS),
