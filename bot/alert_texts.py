@@ -38,6 +38,13 @@ def lead_signal(signals: list[Signal]) -> Signal | None:
                default=None)
 
 
+def alert_lead(signals: list[Signal], triggers: Mapping[str, Any] | None) -> Signal | None:
+    """The signal a message is about: the lead among those that triggered it (a cascade the
+    live stream already announced rides along in the next poll's message, but is not its news
+    again); the lead of all of them when the triggers are unknown."""
+    return lead_signal([s for s in signals if s.id in (triggers or {})] or signals)
+
+
 def _short_usd(value: float) -> str:
     text = usd(value)
     return text.replace(".0M", "M").replace(".0B", "B").replace(".0k", "k")
@@ -137,10 +144,7 @@ def source_line(payload: Mapping[str, Any]) -> str | None:
 
 
 def first_line(item: OutboxItem, signals: list[Signal]) -> str:
-    # What triggered this message leads it, with its own level: a cascade the live stream
-    # already announced rides along in the next poll's message, but is not its news again.
-    triggers = item.payload.get("triggers") or {}
-    lead = lead_signal([s for s in signals if s.id in triggers] or signals)
+    lead = alert_lead(signals, item.payload.get("triggers"))
     level = lead.level if lead else (Level(item.level) if item.level else Level.LOW)
     coin = esc(item.coin or "")
     if item.payload.get("test"):

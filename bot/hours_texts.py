@@ -256,7 +256,8 @@ def _clock(ts: float, now: float, tz: tzinfo) -> str:
 def _headline(entry: Mapping[str, Any]) -> str:
     """``🟡 <b>SOL ▼ open interest −6.1 % in 1h</b>`` for a stored alert entry."""
     item = OutboxItem(id=entry.get("id", 0), user_id=0, coin=entry.get("coin"), kind="alert",
-                      level=entry.get("level"), payload={}, created_at=entry.get("created_at", 0),
+                      level=entry.get("level"), payload={"triggers": entry.get("triggers")},
+                      created_at=entry.get("created_at", 0),
                       attempts=0)
     signals = [Signal.from_dict(d) for d in entry.get("signals") or []]
     return alert_texts.first_line(item, signals)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Mapping, Sequence
 
-from bot.alert_texts import lead_signal
+from bot.alert_texts import alert_lead
 from bot.format import esc, pct, when
 from core.outcomes import NOT_ENOUGH, SignalStats, horizon_label, measure
 from core.signals.catalog import SIGNAL_INFO
@@ -33,7 +33,7 @@ def outcome_line(item: OutboxItem, rows: Mapping[int, OutcomeRow], horizons: Seq
     if not summary.get("price"):
         return None
     signals = [Signal.from_dict(d) for d in item.payload.get("signals", [])]
-    lead = lead_signal(signals)
+    lead = alert_lead(signals, item.payload.get("triggers"))
     direction = lead.direction if lead else Direction.NEUTRAL
     measured = {h: r for h, r in rows.items() if not r.missed}
     start = item.data_time if item.data_time is not None else item.created_at

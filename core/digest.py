@@ -248,7 +248,8 @@ def digest_payload(user: User, now: float, figures: DigestFigures | None, note: 
         "coins": [asdict(c) for c in figures.coins] if figures else [],
         "alerts_total": len(alerts),
         "alerts": [{"id": a.id, "coin": a.coin, "level": a.level, "created_at": a.created_at,
-                    "signals": a.payload.get("signals", []), "status": a.status,
+                    "signals": a.payload.get("signals", []),
+                    "triggers": a.payload.get("triggers", {}), "status": a.status,
                     "outcome": outcome(a)}
                    for a in alerts[:ALERTS_SHOWN]],
     }

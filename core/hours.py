@@ -140,7 +140,8 @@ def held_summary(items: Sequence[OutboxItem], quiet_text: str | None,
             "newest_at": newest.created_at, "newest_price": _price(newest),
             "alerts": [{"id": r.id, "coin": coin, "level": r.level, "created_at": r.created_at,
                         "data_time": r.data_time, "price": _price(r),
-                        "signals": r.payload.get("signals", [])}
+                        "signals": r.payload.get("signals", []),
+                        "triggers": r.payload.get("triggers", {})}
                        for r in rows[:SHOWN_PER_COIN]],
         })
     groups.sort(key=lambda g: (max(a["level"] or 0 for a in g["alerts"]), g["newest_at"]),

@@ -132,6 +132,32 @@ def test_held_message_grouped_per_coin_newest_first_with_what_happened_since():
                                                                  "al:open:2"]
 
 
+def test_held_message_names_each_alert_by_what_triggered_it():
+    """The live stream announced the cascade; the next poll's alert carries it along but its
+    news is the cluster. Held together, the two lines must not read as the same alert twice."""
+    cascade = Signal(id="liquidation_cascade", coin="ETH", level=Level.HIGH,
+                     direction=Direction.BEARISH, title="Long liquidation cascade", text="",
+                     confidence=0.93, values={"long_usd": 94.6e6, "short_usd": 4.1e6})
+    cluster = Signal(id="liquidation_cluster", coin="ETH", level=Level.MEDIUM,
+                     direction=Direction.BEARISH, title="Liquidation cluster", text="",
+                     confidence=0.6, values={})
+    stream = item(1, "ETH", Level.HIGH, NOW - 600, 0, payload={
+        "signals": [cascade.to_dict()], "triggers": {"liquidation_cascade": "new"},
+        "summary": {}})
+    poll = item(2, "ETH", Level.HIGH, NOW - 590, 3003.1, payload={
+        "signals": [cascade.to_dict(), cluster.to_dict()],
+        "triggers": {"liquidation_cluster": "new"},
+        "summary": {"price": {"price": 3003.1, "change_pct": -5.8, "window": "1h"}}})
+    text = plain(ht.held_text(held([stream, poll], quiet="23:00-07:00 all"), NOW, BERLIN))
+    assert "1. 06:50 🟡 ETH ▼ liquidation cluster" in text
+    assert "2. 06:50 🔴 ETH ▼ $94.6M longs liquidated in 1h" in text
+    assert text.count("longs liquidated") == 1
+    entry = {"id": 2, "coin": "ETH", "level": 3, "created_at": NOW - 590,
+             "signals": poll.payload["signals"], "triggers": poll.payload["triggers"]}
+    day = plain(ht.digest_text(digest(alerts=[entry], alerts_total=1), NOW, BERLIN))
+    assert "06:50 🟡 ETH ▼ liquidation cluster" in day and "longs liquidated" not in day
+
+
 def test_held_message_with_all_mode_and_notices():
     payload = held([item(1, "ETH", Level.HIGH, NOW - 600, 3000.0),
                     item(2, None, Level.LOW, NOW - 300, 0, kind="notice",
