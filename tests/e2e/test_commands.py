@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from telegram.ext import CommandHandler
+
 from tests.e2e.conftest import KEYS, USER, Harness
 
 
@@ -199,3 +201,24 @@ async def test_blocking_and_unblocking_the_bot_is_noticed(harness):
     await h.tg.wait_until(lambda: not repo.get_user(USER).active)
     h.tg.user_unblocks_bot(USER)
     await h.tg.wait_until(lambda: repo.get_user(USER).active)
+
+
+async def test_the_command_menu_offers_every_private_command_the_bot_answers(harness):
+    """Telegram's "/" menu (setMyCommands) and /help list what the bot handles; /admin only
+    in the operators' own menu."""
+    h = harness
+    await h.tg.wait_until(lambda: h.tg.calls_to("setMyCommands"), timeout=15)
+    menus = [call.params for call in h.tg.calls_to("setMyCommands")]
+    public = next(m for m in menus if "scope" not in m or "default" in str(m.get("scope")))
+    offered = {c["command"] for c in _commands(public)}
+    handled = {name for group in h.app.handlers.values() for handler in group
+               if isinstance(handler, CommandHandler) for name in handler.commands}
+    assert handled - offered == {"admin"}
+    assert "mute" in offered
+    assert "/mute " in (await h.say("/help")).text
+
+
+def _commands(params: dict) -> list[dict]:
+    import json
+    commands = params["commands"]
+    return json.loads(commands) if isinstance(commands, str) else commands
