@@ -132,6 +132,7 @@ class Runner:
         initialised = False
         try:
             if not await self._connect():
+                log.info("perpwatch stopped before Telegram was reached (nothing was started)")
                 return
             await self.app.post_init(self.app)
             initialised = True

@@ -244,6 +244,8 @@ async def test_sigterm_while_telegram_is_unreachable_stops_at_once(tmp_path, cg)
     assert await bot.exit_code(10) == 0
     assert time.monotonic() - started < 3
     assert "Traceback" not in bot.output()
+    assert bot.output().strip().splitlines()[-1].endswith(
+        "perpwatch stopped before Telegram was reached (nothing was started)")
 
 
 async def test_a_port_in_use_is_one_line_exit_4(tmp_path, tg, cg):
