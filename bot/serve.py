@@ -28,7 +28,7 @@ from typing import Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, Updater
 
 from bot import backup, health
 from bot.app import build_application
@@ -232,6 +232,8 @@ class Runner:
     async def _shutdown(self, initialised: bool) -> None:
         """Stop taking updates first, then the same order as ``run_polling``."""
         app = self.app
+        if self._exit == EXIT_CONFLICT and app.updater is not None:
+            _skip_confirming_get_updates(app.updater)
         if app.updater is not None and app.updater.running:
             # Stopping, the updater confirms the last updates with one more getUpdates; after
             # a Conflict that fails with the same Conflict, already said once.
@@ -253,6 +255,21 @@ class Runner:
         await app.bot.shutdown()                 # after a failed initialize(): its clients
         if initialised:
             await app.post_shutdown(app)
+
+
+_CLEANUP_ATTRIBUTE = "_Updater__polling_cleanup_cb"      # python-telegram-bot 22.x
+
+
+def _skip_confirming_get_updates(updater: Updater) -> None:
+    """Stopping, the updater sends one more getUpdates to confirm what it fetched. After a
+    Conflict that request would end the newer instance's long poll in turn (Telegram ends the
+    older request), and both instances would exit. The newer one fetches whatever this one did
+    not confirm. Pinned python-telegram-bot: the attribute is private, checked by a process test
+    (two instances on one token)."""
+    if getattr(updater, _CLEANUP_ATTRIBUTE, None) is not None:
+        async def confirm_nothing() -> None:
+            return None
+        setattr(updater, _CLEANUP_ATTRIBUTE, confirm_nothing)
 
 
 class _DropConflicts(logging.Filter):

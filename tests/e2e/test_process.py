@@ -198,6 +198,27 @@ async def test_a_second_instance_on_the_token_is_one_line_exit_3(tmp_path, tg, c
     assert "database closed" in output            # it still stopped cleanly
 
 
+async def test_two_instances_on_one_token_the_newer_one_keeps_polling(tmp_path, tg, cg):
+    """A redeploy that overlaps: the instance whose long poll the newer one ends exits 3, and
+    on its way out it must not end the newer one's poll in turn (both would be gone)."""
+    secret = Fernet.generate_key().decode()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    older = BotProcess(tmp_path / "old", tg, cg, secret)
+    await older.start()
+    newer = BotProcess(tmp_path / "new", tg, cg, secret)
+    await newer.launch()
+    assert await older.exit_code() == 3
+    assert "another instance is receiving this bot's updates" in older.output()
+
+    tg.user_sends(USER, "/start")
+    await tg.wait_for_message(USER, "Welcome", timeout=20)
+    await newer.wait_output("polling Telegram for updates")
+    assert newer.proc.returncode is None and "Conflict" not in newer.output(), newer.output()
+    newer.proc.send_signal(signal.SIGTERM)
+    assert await newer.exit_code(15) == 0
+
+
 async def test_telegram_unreachable_then_reachable_keeps_trying_with_healthz_503(tmp_path, cg):
     tg = TelegramSim(port=free_port())            # nothing listens there yet
     bot = BotProcess(tmp_path, tg, cg, Fernet.generate_key().decode())
