@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from bench import charts, fanout, guard, hours, latency, poll_cycle, replay, rules, scheduler, signals, stream, webhook
+from bench import (charts, fanout, guard, hours, latency, poll_cycle, replay, rules, scheduler,
+                   signals, stream, webhook)
+
+ORDER = (signals, guard, poll_cycle, scheduler, latency, fanout, stream, charts, webhook, rules,
+         hours, replay)
 
 
 def main() -> None:
-    signals.main([])
-    print()
-    guard.main([])
-    print()
-    poll_cycle.main([])
-    print()
-    scheduler.main([])
-    print()
-    latency.main([])
-    print()
-    fanout.main([])
-    print()
-    charts.main([])
-    print()
-    webhook.main([])
-    rules.main([])
-    stream.main([])
-    print()
-    hours.main([])
-    print()
-    replay.main([])
+    for number, benchmark in enumerate(ORDER):
+        if number:
+            print()
+        benchmark.main([])
 
 
 if __name__ == "__main__":
