@@ -127,9 +127,10 @@ class CoinGlassClient:
             except httpx.HTTPError as exc:
                 raise TransportError(f"{path}: cannot reach CoinGlass ({type(exc).__name__})",
                                      endpoint=path) from exc
-        headers = RateHeaders(_header_int(response.headers, "API-KEY-MAX-LIMIT"),
-                              _header_int(response.headers, "API-KEY-USE-LIMIT"))
-        limiter.observe(headers.max_limit, headers.used)
+            # Inside the slot: requests held back for this one's answer see its count.
+            headers = RateHeaders(_header_int(response.headers, "API-KEY-MAX-LIMIT"),
+                                  _header_int(response.headers, "API-KEY-USE-LIMIT"))
+            limiter.observe(headers.max_limit, headers.used)
         try:
             data = self._unwrap(response, path)
         except RateLimited as exc:

@@ -17,6 +17,13 @@ arrives belong to one episode, however many of them are refused: the key rests f
 ``Retry-After`` if CoinGlass sent one, else ``FIRST_BACKOFF_SECONDS`` (≤ 60 s). When the rest
 ends, exactly one request goes out (the probe) while the others wait; if it is refused too,
 the rest doubles (capped at ``MAX_BACKOFF_SECONDS``), otherwise the key is open again at once.
+
+**A checkpoint before a burst into a busy window.** Another tool on the same key shows only in
+``API-KEY-USE-LIMIT``, i.e. after our next answer. When our own window is at least
+``CHECK_ABOVE`` full and CoinGlass has not told us its count for ``CONFIRMED_SECONDS``, one
+request goes alone and the others wait for its answer (its headers book the other tool's
+requests), instead of six leaving together into a window that is already full and starting a
+429 episode. It costs one round trip, and only on busy keys.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ HEADROOM = 0.9
 FIRST_BACKOFF_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 300.0
 IDLE_SECONDS = 600.0          # a limiter unused this long (and at rest) is dropped
+CHECK_ABOVE = 0.5             # share of the window in use above which a burst checks first
+CONFIRMED_SECONDS = 2.0       # how long CoinGlass's own count of the key is taken as current
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -74,6 +83,8 @@ class KeyLimiter:
         self._episode_started: float | None = None   # set while a 429 episode is unresolved
         self._backoff = 0.0
         self._probe_out = False
+        self._confirmed_at = -math.inf               # last API-KEY-USE-LIMIT seen
+        self._checkpoint_out: Stamp | None = None    # the request sent alone, see module doc
         self._wakeup = asyncio.Event()
         self.per_minute = per_minute                 # what the user's plan allows
         self.header_limit: int | None = None         # what CoinGlass says the key has
@@ -133,6 +144,10 @@ class KeyLimiter:
         times = sorted(s.at for s in self._stamps)
         return max(0.0, times[needed - 1] + self._window - now + 0.001)
 
+    def _needs_checkpoint(self, now: float) -> bool:
+        return (self._episode_started is None and now - self._confirmed_at > CONFIRMED_SECONDS
+                and len(self._stamps) >= self.capacity * CHECK_ABOVE)
+
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot may be taken (0 = now)."""
         if self._blocked_until > now:
@@ -140,6 +155,8 @@ class KeyLimiter:
         if self._episode_started is not None and self._probe_out:
             return 1.0          # woken early when the probe's answer arrives
         self._prune(now)
+        if self._checkpoint_out is not None:
+            return 1.0          # woken early when the checkpoint's answer arrives
         if len(self._stamps) < self.capacity:
             return 0.0
         oldest = sorted(s.at for s in self._stamps)[len(self._stamps) - self.capacity]
@@ -154,6 +171,8 @@ class KeyLimiter:
                 if probe:
                     self._probe_out = True
                 stamp = Stamp(now, self._clock, probe)
+                if not probe and self._needs_checkpoint(now):
+                    self._checkpoint_out = stamp
                 self._stamps.append(stamp)
                 self.total_sent += 1
                 self.last_used = now
@@ -177,6 +196,10 @@ class KeyLimiter:
             yield stamp
         finally:
             stamp.touch()
+            if self._checkpoint_out is stamp:
+                # Answered (its headers are in) or failed: either way, let the others go.
+                self._checkpoint_out = None
+                self._wakeup.set()
             if stamp.probe and self._probe_out and self._episode_started is not None \
                     and self._blocked_until <= self._clock():
                 # A probe that ended without a verdict (network error): let another go.
@@ -190,6 +213,7 @@ class KeyLimiter:
             self._wakeup.set()
         if used is not None:
             now = self._clock()
+            self._confirmed_at = now
             self._prune(now)
             missing = min(used, self.limit) - len(self._stamps)
             if missing > 0:

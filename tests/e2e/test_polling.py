@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
+
 from core.coinglass import paths
-from tests.e2e.conftest import KEYS, USER, Harness
+from tests.e2e.conftest import KEYS, USER, Harness, bot_settings, run_bot
 from tests.e2e.test_alerts import alerts_for, triggered, wait_polls, witness_polls
 
 OTHER = USER + 1
@@ -145,3 +147,44 @@ async def test_a_burst_of_429s_is_one_back_off_and_the_cascade_still_alerts(harn
     # The first poll's refused figures are missing; the next poll (after one rest) has them.
     await h.tg.wait_for_message(USER, "Long liquidation cascade", timeout=20)
     assert limiter.episodes == 1 and h.cg.count_429(key) == 6
+
+
+async def test_a_hobbyist_key_at_auto_waits_for_room_and_the_cascade_still_alerts(
+        tmp_path, tg, cg, caplog):
+    """Issue 9's failure: the per-key limiter made a poll wait for room in the 60 s window and
+    the deadline (the 20 s interval) cut it off, so the alert came a poll later. Here another
+    tool spends most of a Hobbyist key's minute just before the cascade: the next poll has to
+    wait for the window, then completes, commits and alerts, without a 429."""
+    key = KEYS["hobbyist"]
+    settings = bot_settings(tg, cg, tmp_path / "perpwatch.db", POLL_INTERVAL_SECONDS="auto")
+    async with run_bot(settings) as app:
+        h = Harness(tg, cg, settings, app)
+        await onboard(h, key, coins="BTC ETH SOL")
+        repo = h.services.repo
+        assert h.services.poller.budget(repo.get_user(USER), 3).interval == 20
+        await wait_polls(h, 1, timeout=40)
+
+        async with httpx.AsyncClient(base_url=cg.base_url, timeout=10) as other_tool:
+            while used_in_last_minute(cg, key) < 26:         # of 30: no room for a poll's 9
+                answer = await other_tool.get(paths.SUPPORTED_COINS,
+                                              headers={"CG-API-KEY": key})
+                assert answer.status_code == 200
+        h.cg.market.scenario("cascade", "ETH")
+        cascade_at = time.time()
+        alert = await h.tg.wait_for_message(USER, "longs liquidated", timeout=90)
+        assert alert.text.startswith("🔴")
+        assert repo.get_user(USER).last_poll_at >= cascade_at    # the poll after it committed
+        assert "exceeded its deadline" not in caplog.text
+        log = [(round(r.time - cascade_at, 2), r.path.rsplit("/", 1)[-1], r.http_status, r.code)
+               for r in cg.requests if r.key == key]
+        assert h.cg.count_429(key) == 0, "\n".join(map(str, log))
+        assert h.cg.max_in_any_minute(key) <= 30
+
+
+def used_in_last_minute(cg, key: str) -> int:
+    """Requests of ``key`` CoinGlass counts against its limit now (accepted, last 60 s)."""
+    mine = [r for r in cg.requests if r.key == key and r.http_status == 200 and r.code != "429"]
+    if not mine:
+        return 0
+    now = time.time()                                   # the simulator's clock here
+    return sum(1 for r in mine if r.time > now - 60)

@@ -68,6 +68,55 @@ async def test_usage_seen_by_coinglass_is_booked():
     assert limiter.used_last_minute() == 20
 
 
+async def test_a_burst_into_a_busy_window_waits_for_coinglass_s_count_first():
+    """Another tool spent the key meanwhile: our window says 14 of 27, CoinGlass's says 26.
+    The first request goes alone; its answer books the other tool's use, and the rest of the
+    burst waits for room instead of running into 429s."""
+    clock = [1000.0]
+    limiter = KeyLimiter(30, clock=lambda: clock[0])
+    for _ in range(14):                                   # our last poll, 20 s ago
+        async with limiter.slot():
+            pass
+    limiter.observe(30, 14)
+    clock[0] += 20.0
+    coinglass_log = [1000.0] * 14 + [1019.9] * 12        # ours, then the other tool's 12
+    sent: list[int] = []
+
+    def coinglass_count() -> int:
+        return sum(1 for t in coinglass_log if t > clock[0] - 60.0)
+
+    async def request() -> None:
+        async with limiter.slot():
+            coinglass_log.append(clock[0])
+            assert coinglass_count() <= 30, "CoinGlass would answer 429"
+            sent.append(coinglass_count())
+            await asyncio.sleep(0)                        # the answer is on its way
+            limiter.observe(30, coinglass_count())
+
+    burst = [asyncio.create_task(request()) for _ in range(6)]
+    await asyncio.sleep(0.05)
+    assert sent == [27]                                   # one went; its answer said 27
+    assert limiter.room() == 0 and not any(t.done() for t in burst[1:])
+    clock[0] += 40.1                                      # our old requests leave the window
+    limiter._wakeup.set()
+    await asyncio.wait_for(asyncio.gather(*burst), timeout=5)
+    assert len(sent) == 6
+
+
+async def test_a_quiet_window_sends_a_burst_at_once():
+    clock = [1000.0]
+    limiter = KeyLimiter(30, clock=lambda: clock[0])
+    started: list[float] = []
+
+    async def request() -> None:
+        async with limiter.slot():
+            started.append(len(started))
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(asyncio.gather(*(request() for _ in range(9))), timeout=5)
+    assert len(started) == 9 and limiter.used_last_minute() == 9   # 9 of 27: no checkpoint
+
+
 async def test_a_burst_of_429s_is_one_back_off():
     now = [1000.0]
     limiter = KeyLimiter(30, clock=lambda: now[0])
