@@ -13,11 +13,13 @@ Pure: a :class:`~core.poller.PollContext` in, a :class:`~core.storage.repo.PollW
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from core.evaluation import calm_step, decide_coin
 from core.market import (
     LIQUIDATIONS, SECTIONS, LiquidationSection, MarketSnapshot, Missing, MissingReason,
+    PriceSection,
 )
 from core.plans import Plan
 from core.poller import PollContext
@@ -46,9 +48,13 @@ def cascade_level(evaluation: Evaluation) -> Level | None:
     return next((s.level for s in evaluation.signals if s.id == SIGNAL), None)
 
 
-def stream_write(ctx: PollContext, snapshot: MarketSnapshot, now: float) -> PollWrite | None:
+def stream_write(ctx: PollContext, snapshot: MarketSnapshot, now: float,
+                 price: PriceSection | None = None) -> PollWrite | None:
     """What this stream update changes for ``ctx``'s user: the cascade's alert state, an alert
     when it is new, escalated or due again, and the coin's calm state; None if nothing.
+
+    ``price`` is the coin's price from the key's latest poll (seconds old): it is shown with the
+    alert and is what the alert's outcome is measured from; it plays no part in the decision.
 
     The stream only raises: a state the update does not show firing is left to the polls to
     clear (a stream view is a lower bound of the hour's total, see ``core/stream/fold.py``)."""
@@ -71,7 +77,7 @@ def stream_write(ctx: PollContext, snapshot: MarketSnapshot, now: float) -> Poll
                                    "last_active_at": calm.last_active_at,
                                    "calm_notified": calm.notified}
     if decision.alert:
-        summary = summarize(snapshot)
+        summary = summarize(replace(snapshot, price=price) if price else snapshot)
         summary["missing"], summary["not_in_plan"] = {}, []     # a stream alert shows one figure
         write.alerts.append({
             "kind": "alert", "coin": coin, "level": int(decision.level),

@@ -50,7 +50,7 @@ import aiohttp
 from core.hours import apply_quiet
 from core.coinglass.ratelimit import key_fingerprint
 from core.evaluation import Prefs, evaluate_coin
-from core.market import LiquidationSection
+from core.market import LiquidationSection, PriceSection
 from core.plans import Plan
 from core.poller import Poller, PollContext, PollScheduler
 from core.signals.model import Level
@@ -72,6 +72,7 @@ RECONCILE_SECONDS = 2.0
 PREFS_TTL_SECONDS = 10.0
 POLL_WAIT_SECONDS = 1.5
 REFUSED_RETRY_SECONDS = 3600.0
+PRICE_FRESH_SECONDS = 60.0           # a polled price older than this is not shown with a stream alert
 
 
 # --- membership ---------------------------------------------------------------------------------
@@ -151,6 +152,8 @@ class StreamManager:
         self._member_of: dict[int, str] = {}          # user id -> key fingerprint
         self._known: dict[int, _Known] = {}
         self._early_anchors: dict[str, dict[str, Anchor]] = {}    # key -> coin -> anchor
+        # key -> coin -> the price its latest poll read, shown with a stream alert
+        self._prices: dict[str, dict[str, PriceSection]] = {}
         self._pending: set[tuple[int, str]] = set()   # (user, coin) decisions queued
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -270,6 +273,9 @@ class StreamManager:
         self._early_anchors = {fp: kept for fp, coins in self._early_anchors.items()
                                if (kept := {c: a for c, a in coins.items()
                                             if now - a.at <= MAX_ANCHOR_AGE})}
+        self._prices = {fp: kept for fp, coins in self._prices.items()
+                        if (kept := {c: p for c, p in coins.items()
+                                     if now - p.time.timestamp() <= PRICE_FRESH_SECONDS})}
         self._member_of = {uid: fp for fp, g in self._groups.items() for uid in g.members}
         if closing:
             await asyncio.gather(*(g.client.stop() for g in closing if g.client is not None),
@@ -304,6 +310,10 @@ class StreamManager:
         """Anchor the key's fold on this poll's liquidation figures, and let the poll read the
         fold's view where the stream has seen more (see the module docstring)."""
         fingerprint = key_fingerprint(api_key)
+        prices = {coin: snapshot.price for coin, snapshot in batch.snapshots.items()
+                  if snapshot.price is not None and snapshot.plan >= STREAM_PLAN}
+        if prices:
+            self._prices.setdefault(fingerprint, {}).update(prices)
         group = self._groups.get(fingerprint)
         if group is None:
             self._remember_anchors(fingerprint, batch)
@@ -417,7 +427,10 @@ class StreamManager:
         ctx = self.poller.context(user_id)
         if view is None or ctx is None or not self._still_streams(ctx, group, coin, now):
             return
-        write = stream_write(ctx, stream_snapshot(coin, ctx.budget.plan, view), now)
+        price = self._prices.get(fingerprint, {}).get(coin)
+        if price is not None and now - price.time.timestamp() > PRICE_FRESH_SECONDS:
+            price = None
+        write = stream_write(ctx, stream_snapshot(coin, ctx.budget.plan, view), now, price)
         self.decisions += 1
         if write is None:
             return

@@ -82,6 +82,12 @@ async def test_a_streamed_crossing_alerts_before_any_poll_and_the_next_poll_stay
         # The hour's figure: the polled one (the calm market's liquidations) plus the orders.
         figure = live_alerts(h, "BTC")[0]["summary"]["liquidations"]
         assert figure["long_usd"] > 80e6 and figure["short_usd"] > 0       # the polled hour joined
+        # The price from the key's last poll rides along: shown, and the outcome measured from it.
+        polled = live_alerts(h, "BTC")[0]["summary"]["price"]["price"]
+        assert abs(polled / cg.market.price("BTC") - 1) < 0.02
+        assert " · data " in alert.text.split("\n")[-1] and "$" in alert.text.split("\n")[-1]
+        history = await h.say("/history", contains="outcome after 1h")
+        assert "longs liquidated" in history.text
 
         # CoinGlass's REST figures catch up; the next poll reads the same cascade there.
         booked_at = time.time()

@@ -56,6 +56,22 @@ def test_a_crossing_alerts_once_from_the_stream(repo):
     assert decide(repo, 61e6, 2e6, coin="ETH", now=NOW + 1).alerts   # another coin is its own
 
 
+def test_the_polled_price_rides_along_but_decides_nothing(repo):
+    from datetime import datetime, timezone
+
+    from core.market import PriceSection
+    ctx = Poller(repo, None, default_interval=300).context(USER)
+    view = LiquidationView(60e6, 2e6, NOW, True)
+    price = PriceSection(97_000.0, "1h", -3.2, datetime.fromtimestamp(NOW - 8, timezone.utc))
+    with_price = stream_write(ctx, stream_snapshot("BTC", Plan.STANDARD, view), NOW, price)
+    without = stream_write(ctx, stream_snapshot("BTC", Plan.STANDARD, view), NOW)
+    assert with_price.alerts[0]["payload"]["summary"]["price"] == {
+        "price": 97_000.0, "change_pct": -3.2, "window": "1h"}
+    assert "price" not in without.alerts[0]["payload"]["summary"]
+    assert with_price.states == without.states
+    assert with_price.alerts[0]["data_time"] == without.alerts[0]["data_time"] == NOW
+
+
 def test_other_signals_keep_their_state(repo):
     commit(repo, PollWrite(states=[("BTC", "funding_extreme", AlertState(
         "funding_extreme", 3, True, NOW - 60, 3))]))
