@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, rule_texts, texts
 from bot.handlers.common import budget_of, reply
-from bot.handlers.subscribe import MAX_COINS, _add as subscribe_coins
+from bot.handlers.subscribe import MAX_COINS, closest_first, _add as subscribe_coins
 from bot.services import services
 from core.coins import suggestions
 from core.deeplinks import StartPayloadError, parse_start_payload
@@ -51,7 +51,7 @@ async def start_with_coins(update: Update, context: ContextTypes.DEFAULT_TYPE,
         fresh = [c for c in fresh if c in known]
     room = max(0, MAX_COINS - len(watched))
     saved = svc.repo.add_coins(user.id, fresh[:room])
-    close = sorted({s for options in unknown.values() for s in options} - set(watched))
+    close = closest_first(unknown, watched)
     await reply(update, context, rule_texts.start_link_saved(
         greeting, saved, unknown, already, fresh[room:], unchecked=supported is None,
         total=MAX_COINS), keyboards.suggestions(close))

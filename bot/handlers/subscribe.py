@@ -52,8 +52,13 @@ async def _add(context: ContextTypes.DEFAULT_TYPE, user_id: int, wanted: list[st
         has_key=user.key_state == "valid", unchecked=supported is None, raised=raised,
         total=MAX_COINS, limit_hit=limit_hit,
     )
-    close = sorted({s for options in unknown.values() for s in options} - set(watched))
-    return text, close
+    return text, closest_first(unknown, watched)
+
+
+def closest_first(unknown: dict[str, list[str]], watched: list[str]) -> list[str]:
+    """The suggestions as buttons, in the order the reply names them (closest match first)."""
+    return list(dict.fromkeys(s for options in unknown.values() for s in options
+                              if s not in watched))
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
