@@ -85,9 +85,10 @@ async def test_unknown_coin_gets_suggestions(harness):
     reply = await h.say("/subscribe ETHH")
     assert "Unknown coin ETHH" in reply.text and "ETH" in reply.text
     assert h.services.repo.coins(USER) == []
+    reply = await h.say("/subscribe DOGEE")
     named = reply.text.split("Did you mean ", 1)[1].split("?")[0].split(", ")
     offered = [text.removeprefix("Watch ") for row in reply.buttons for text, _ in row]
-    assert offered == named[:len(offered)] and offered[0] == "ETH"   # the closest first
+    assert offered == named[:len(offered)] and offered[0] == "DOGE"   # the closest first
 
 
 async def test_key_in_a_group_is_deleted_and_refused(harness):
