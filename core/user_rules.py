@@ -382,6 +382,9 @@ def parse_rule(text: str, plan: Plan) -> RuleSpec:
         raise RuleError(f"A rule needs a comparison and a number after {metric.name}. {tail}")
     op = _op(rest[0], tail)
     words = rest[1:]
+    if words and (words[0].lower() in _OPS or words[0].lower() in _EQUALS):
+        raise RuleError(f"{rest[0]}{words[0]} is not a comparison: use one of them. "
+                        f"Operators: {OPERATORS_TEXT}. {tail}")
     mode = metric.default_mode
     if words and words[-1].lower() in {md.value for md in Mode}:
         mode = Mode(words.pop().lower())

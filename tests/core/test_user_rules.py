@@ -83,6 +83,8 @@ def test_rules_users_type(text, plan, expected):
     ("ETH price = 4000", H, "use crosses"), ("ETH = 4000", H, "use crosses"),
     ("ETH price equals 4000", H, "use crosses"),
     ("ETH price near 4000", H, "near is not a comparison"),
+    ("ETH price >> 4000", H, ">> is not a comparison: use one of them"),
+    ("ETH price <> 4000", H, "<> is not a comparison"),
     ("ETH price > lots", H, "price needs a number (USD): not a number"),
     ("ETH price > nan", H, "needs a number"), ("ETH price > inf", H, "needs a number"),
     ("ETH funding > 5M", H, "suffix only fits amounts in USD"),
