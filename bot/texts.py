@@ -24,6 +24,7 @@ from core.plans import PLAN_INFO, Plan
 from core.signals.catalog import SIGNAL_INFO, SIGNALS
 from core.signals.model import Level, RegimeReading, Signal
 from core.budget import Budget
+from core.freshness import MIN_AUTO_INTERVAL
 from core.timezones import tz_of
 from core.storage.repo import OutboxItem
 from core.users import User
@@ -506,7 +507,13 @@ def interval_usage(maximum: int) -> str:
 
 
 def interval_set(budget: Budget) -> str:
-    return f"✅ I'll poll your coins {polling_phrase(budget)}."
+    text = f"✅ I'll poll your coins {polling_phrase(budget)}."
+    if budget.interval < MIN_AUTO_INTERVAL:
+        text += (f"\nCoinGlass refreshes open interest and liquidations every "
+                 f"{MIN_AUTO_INTERVAL} s, so polls closer together mostly read the same figures "
+                 "and spend your key's requests; /set interval auto never goes below "
+                 f"{MIN_AUTO_INTERVAL} s.")
+    return text
 
 
 PAUSE_USAGE = ("How long? /pause (until /resume), /pause 30m, /pause 90m, /pause 1.5h, "

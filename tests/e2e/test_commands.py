@@ -222,3 +222,35 @@ def _commands(params: dict) -> list[dict]:
     import json
     commands = params["commands"]
     return json.loads(commands) if isinstance(commands, str) else commands
+
+
+async def test_set_interval_fixed_auto_and_what_the_budget_allows(harness):
+    """/set interval N|auto (SPEC §10): the reply, /list and /status say the interval the user
+    gets; a plan's budget can lengthen it and says so; bad input changes nothing."""
+    h = harness
+    await setup_user(h, "hobbyist", "BTC ETH SOL")
+    reply = await h.say("/set interval 60")
+    assert reply.text == "✅ I'll poll your coins every 1 min."
+    assert "Polling: every 1 min" in (await h.say("/list")).text
+    assert "every 1 min" in (await h.say("/status")).text
+
+    reply = await h.say("/set interval 10")          # 3 coins on 30 requests a minute
+    assert "every 20 s (you asked for 10 s; your plan's budget allows no faster)" in reply.text
+
+    reply = await h.say("/set interval auto")
+    assert reply.text == "✅ I'll poll your coins every 20 s (as often as your plan's budget allows)."
+
+    for bad in ("/set interval fast", "/set interval 0", "/set interval 90000"):
+        reply = await h.say(bad)
+        assert "Usage: /set interval SECONDS" in reply.text and "Nothing changed" in reply.text
+    reply = await h.say("/set BTC interval 60")
+    assert "one for all your coins" in reply.text
+    assert "every 20 s (as often" in (await h.say("/list")).text         # still auto
+
+
+async def test_set_interval_under_coinglass_s_refresh_says_what_it_buys(harness):
+    h = harness
+    await setup_user(h, "professional", "BTC")
+    reply = await h.say("/set interval 2")
+    assert reply.text.startswith("✅ I'll poll your coins every 2 s.")
+    assert "refreshes open interest and liquidations every 10 s" in reply.text
