@@ -149,6 +149,8 @@ def declared(position: Position, price: PriceNow | None, *, lock_at: float, trai
     if price is not None:
         lines.append(f"Now {_lv(price.price)} ({when(price.at, now, tz)}) · P&amp;L "
                      f"<b>{pct(round(pnl_pct(p, price.price), 2))}</b>.")
+        if crossed := _already_crossed(p, price.price):
+            lines.append(f"⚠️ <b>The price is already {crossed}.</b>")
     lines.append(f"It locks at {pct(lock_at)} ({_lv(lock_price)}): then I suggest moving the "
                  f"stop to break-even and trail it {trail:g} % behind the best price "
                  "(/set lock_at, /set trail).")
@@ -161,6 +163,17 @@ def declared(position: Position, price: PriceNow | None, *, lock_at: float, trai
     lines += list(notes)
     lines.append(f"/position lists it · /position {esc(p.coin)} close forgets it. {NFA}")
     return "\n".join(lines)
+
+
+def _already_crossed(p: Position, price: float) -> str | None:
+    """Whether the price has already reached the stop or the take-profit just declared."""
+    long = p.side == LONG
+    if p.stop is not None and (price <= p.stop if long else price >= p.stop):
+        return f"through your stop ({_lv(p.stop)})"
+    if p.take_profit is not None and (price >= p.take_profit if long
+                                      else price <= p.take_profit):
+        return f"at your take-profit ({_lv(p.take_profit)})"
+    return None
 
 
 def read_as(name: str, value: Ambiguous, chosen: float, reference: float) -> str:

@@ -134,6 +134,19 @@ def test_a_declaration_says_how_it_locks_and_trails():
     assert "ETH is not in your /subscribe list" in text
 
 
+def test_a_declaration_past_its_stop_or_take_profit_says_so_at_once():
+    through = valid_html(gt.declared(POSITION, PriceNow(3003.0, NOW, False), lock_at=1.5,
+                                     trail=1.0, gaps=[], now=NOW))
+    assert "The price is already through your stop (3,120)" in through
+    short = Position("ETH", "short", 3150.0, 3300.0, 3050.0, OPENED)
+    at_tp = gt.declared(short, PriceNow(3003.0, NOW, False), lock_at=1.5, trail=1.0, gaps=[],
+                        now=NOW)
+    assert "The price is already at your take-profit (3,050)" in at_tp
+    calm = gt.declared(POSITION, PriceNow(3160.0, NOW, False), lock_at=1.5, trail=1.0, gaps=[],
+                       now=NOW)
+    assert "already" not in calm
+
+
 def test_user_text_is_escaped():
     odd = Position("A<B", "long", 1.0, None, None, OPENED)
     text = gt.declared(odd, None, lock_at=1.5, trail=1.0, gaps=[], now=NOW)
