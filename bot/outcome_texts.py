@@ -95,6 +95,12 @@ def _stats_line(s: SignalStats, horizons: Sequence[int]) -> str:
     return " · ".join(parts)
 
 
+def stats_coin_not_watched(coin: str, close: Sequence[str]) -> str:
+    """After an empty record for a coin the user does not watch: perhaps a typo."""
+    hint = f" Did you mean /stats {esc(close[0])}?" if close else ""
+    return f"You don't watch {esc(coin)}.{hint}"
+
+
 def stats_text(stats: Sequence[SignalStats], *, days: int, coin: str | None,
                horizons: Sequence[int], measured: Sequence[int] | None = None) -> str:
     """/stats: one line per signal, most frequent first. ``horizons``: where agreement is

@@ -8,10 +8,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.handlers.common import MAX_ARGS_TEXT, args_text, caller, reply
-from bot.outcome_texts import STATS_USAGE, stats_text
+from bot.outcome_texts import STATS_USAGE, stats_coin_not_watched, stats_text
 from bot.outcomes import outcome_services
 from bot.services import services
-from core.coins import parse_coins
+from core.coins import parse_coins, suggestions
 from core.outcomes import stats
 
 PERIODS = {"30d": 30, "7d": 7}
@@ -50,9 +50,12 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     horizons = outs.horizons[:STATS_HORIZONS]
     since = svc.clock() - days * 86400
     records = outs.store.records(user.id, since, coin)
-    await reply(update, context, stats_text(stats(records, since, horizons=horizons),
-                                            days=days, coin=coin, horizons=horizons,
-                                            measured=outs.horizons))
+    text = stats_text(stats(records, since, horizons=horizons), days=days, coin=coin,
+                      horizons=horizons, measured=outs.horizons)
+    watched = svc.repo.coins(user.id)
+    if coin is not None and not records and coin not in watched:
+        text += "\n" + stats_coin_not_watched(coin, suggestions(coin, watched, n=1))
+    await reply(update, context, text)
 
 
 def handlers() -> list[BaseHandler]:

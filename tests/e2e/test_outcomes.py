@@ -148,3 +148,14 @@ async def test_stats_bad_input_lists_what_is_accepted(harness):
         answer = await h.say(text, contains="Usage")
         assert "/stats ETH 7d" in answer.text and "30d or 7d" in answer.text
     assert h.services.repo.db["alert_outcomes"].count == 0
+
+
+async def test_stats_for_a_coin_not_watched_points_at_the_likely_one(harness):
+    h = harness
+    await h.say(f"/setkey {KEYS['startup']}", contains="Key saved")
+    await h.say("/subscribe ETH SOL", contains="Watching")
+    answer = await h.say("/stats ETHH")
+    assert "No alerts for ETHH" in answer.text
+    assert answer.text.endswith("You don't watch ETHH. Did you mean /stats ETH?")
+    answer = await h.say("/stats SOL")
+    assert "You don't watch" not in answer.text
