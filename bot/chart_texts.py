@@ -160,7 +160,8 @@ def market_lines(data: ChartData) -> list[str]:
     longs = [v for v in data.liq_long if v is not None]
     shorts = [v for v in data.liq_short if v is not None]
     if longs or shorts:
-        lines.append(f"Liquidated in {window_words(data.resolution.window)}: "
+        venues = f" on {esc(', '.join(data.liq_exchanges))}" if data.liq_exchanges else ""
+        lines.append(f"Liquidated in {window_words(data.resolution.window)}{venues}: "
                      f"longs {usd(sum(longs))} · "
                      f"shorts {usd(sum(shorts))}")
     return lines

@@ -26,6 +26,8 @@ def test_caption_names_coin_window_candles_plan_and_data_time():
     assert text.startswith("📈 <b>ETH</b> · 24 h · 30 min candles · Startup plan")
     assert "Data to 16:00 UTC" in text
     assert "Price $" in text and "OI $" in text and "funding +0.0100 %/8h" in text
+    # the bars are CoinGlass's aggregate of three venues, not the all-venue figure of alerts
+    assert "Liquidated in 24 h on Binance, OKX, Bybit: longs $" in text
     assert "No signal fires on this data with your thresholds." in text
     assert "/snapshot ETH" in text
     assert ct.caption_length(text) <= 1024
