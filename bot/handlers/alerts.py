@@ -18,14 +18,16 @@ from core.timezones import tz_of
 
 DEFAULT_MUTE_SECONDS = 3600
 MORNING_HOUR = 7                     # "till tomorrow" ends at 07:00 in the user's zone
+NIGHT_ENDS_HOUR = 4                  # before 04:00 the night is not over: "tomorrow" is 07:00
 
 
 def tomorrow_morning(now: float, timezone: str | None) -> float:
-    """07:00 tomorrow in the user's zone (the end of "till tomorrow")."""
+    """07:00 after the coming night in the user's zone (the end of "till tomorrow"): tomorrow's,
+    or this morning's when it is pressed after midnight, before ``NIGHT_ENDS_HOUR``."""
     tz = tz_of(timezone)
     local = datetime.fromtimestamp(now, tz)
-    morning = (local + timedelta(days=1)).replace(hour=MORNING_HOUR, minute=0, second=0,
-                                                  microsecond=0)
+    day = local if local.hour < NIGHT_ENDS_HOUR else local + timedelta(days=1)
+    morning = day.replace(hour=MORNING_HOUR, minute=0, second=0, microsecond=0)
     return morning.timestamp()
 
 
