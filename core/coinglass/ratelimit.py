@@ -23,7 +23,8 @@ the rest doubles (capped at ``MAX_BACKOFF_SECONDS``), otherwise the key is open 
 ``CHECK_ABOVE`` full and CoinGlass has not told us its count for ``CONFIRMED_SECONDS``, one
 request goes alone and the others wait for its answer (its headers book the other tool's
 requests), instead of six leaving together into a window that is already full and starting a
-429 episode. It costs one round trip, and only on busy keys.
+429 episode. It costs one round trip, and only on busy keys; when that answer is slow (a busy
+connection pool, a slow network) the others go after ``CHECKPOINT_WAIT`` anyway.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MAX_BACKOFF_SECONDS = 300.0
 IDLE_SECONDS = 600.0          # a limiter unused this long (and at rest) is dropped
 CHECK_ABOVE = 0.5             # share of the window in use above which a burst checks first
 CONFIRMED_SECONDS = 2.0       # how long CoinGlass's own count of the key is taken as current
+CHECKPOINT_WAIT = 0.3         # the longest the others wait for the checkpoint's answer
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -85,6 +87,7 @@ class KeyLimiter:
         self._probe_out = False
         self._confirmed_at = -math.inf               # last API-KEY-USE-LIMIT seen
         self._checkpoint_out: Stamp | None = None    # the request sent alone, see module doc
+        self._checkpoint_at = 0.0                    # when it took its slot
         self._wakeup = asyncio.Event()
         self.per_minute = per_minute                 # what the user's plan allows
         self.header_limit: int | None = None         # what CoinGlass says the key has
@@ -156,7 +159,11 @@ class KeyLimiter:
             return 1.0          # woken early when the probe's answer arrives
         self._prune(now)
         if self._checkpoint_out is not None:
-            return 1.0          # woken early when the checkpoint's answer arrives
+            # Woken early when its answer arrives; a slow answer (a busy connection pool) holds
+            # the others back no longer than CHECKPOINT_WAIT.
+            waited = now - self._checkpoint_at
+            if waited < CHECKPOINT_WAIT:
+                return CHECKPOINT_WAIT - waited + 0.001
         if len(self._stamps) < self.capacity:
             return 0.0
         oldest = sorted(s.at for s in self._stamps)[len(self._stamps) - self.capacity]
@@ -172,7 +179,7 @@ class KeyLimiter:
                     self._probe_out = True
                 stamp = Stamp(now, self._clock, probe)
                 if not probe and self._needs_checkpoint(now):
-                    self._checkpoint_out = stamp
+                    self._checkpoint_out, self._checkpoint_at = stamp, now
                 self._stamps.append(stamp)
                 self.total_sent += 1
                 self.last_used = now
