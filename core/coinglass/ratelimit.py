@@ -178,7 +178,7 @@ class KeyLimiter:
                 if probe:
                     self._probe_out = True
                 stamp = Stamp(now, self._clock, probe)
-                if not probe and self._needs_checkpoint(now):
+                if not probe and self._checkpoint_out is None and self._needs_checkpoint(now):
                     self._checkpoint_out, self._checkpoint_at = stamp, now
                 self._stamps.append(stamp)
                 self.total_sent += 1

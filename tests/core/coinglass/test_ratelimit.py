@@ -103,6 +103,33 @@ async def test_a_burst_into_a_busy_window_waits_for_coinglass_s_count_first():
     assert len(sent) == 6
 
 
+async def test_a_slow_checkpoint_holds_the_others_back_once_not_one_by_one(monkeypatch):
+    from core.coinglass import ratelimit
+    monkeypatch.setattr(ratelimit, "CHECKPOINT_WAIT", 0.05)
+    limiter = KeyLimiter(30)
+    for _ in range(14):                                   # half the window: a checkpoint is due
+        async with limiter.slot():
+            pass
+    limiter._confirmed_at = -1e9                          # CoinGlass's count is old news
+    answered = asyncio.Event()
+    started: list[float] = []
+
+    async def request(first: bool) -> None:
+        async with limiter.slot():
+            started.append(time.monotonic())
+            if first:
+                await answered.wait()                     # the checkpoint's answer is slow
+
+    checkpoint = asyncio.create_task(request(True))
+    await asyncio.sleep(0)
+    t0 = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(request(False) for _ in range(8))), timeout=2)
+    assert len(started) == 9
+    assert max(started[1:]) - t0 < 0.05 + 0.1            # all went after one wait, together
+    answered.set()
+    await checkpoint
+
+
 async def test_a_quiet_window_sends_a_burst_at_once():
     clock = [1000.0]
     limiter = KeyLimiter(30, clock=lambda: clock[0])
