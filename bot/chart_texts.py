@@ -202,7 +202,11 @@ def signals_lines(data: ChartData, evaluation: Evaluation | None, enabled: set[s
     unchecked = [SIGNAL_INFO[s].name for s in wanted if s in evaluation.unevaluated]
     lines = []
     if signals:
-        shown = [f"{LEVEL_EMOJI[s.level]} {esc(s.title)}" for s in signals[:max_signals]]
+        venues = f" on {', '.join(data.liq_exchanges)}" if data.liq_exchanges else ""
+        # The chart's liquidations cover those venues only; an alert's, every venue.
+        shown = [f"{LEVEL_EMOJI[s.level]} {esc(s.title)}"
+                 + (esc(venues) if s.id == "liquidation_cascade" else "")
+                 for s in signals[:max_signals]]
         more = len(signals) - max_signals
         lines.append("<b>Firing now</b>: " + "; ".join(shown)
                      + (f"; +{more} more" if more > 0 else ""))

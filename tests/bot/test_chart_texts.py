@@ -52,6 +52,7 @@ def test_firing_signals_lead_and_gaps_are_named():
                       gaps={"price": range(3, 6)}, missing={"funding": "CoinGlass error"})
     text = caption_for(data)
     assert "<b>Firing now</b>: 🔴" in text
+    assert re.search(r"liquidation cascade: \$[\d.]+M in 1h on Binance, OKX, Bybit", text), text
     assert "Missing (left blank, not zero): price" in text and "funding: none (CoinGlass error)" \
         in text
 
