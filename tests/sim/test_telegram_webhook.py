@@ -126,7 +126,8 @@ async def test_order_is_kept_while_an_update_is_being_retried(tg, bot, receiver)
     await bot.set_webhook(receiver.url)
     for word in ("one", "two", "three", "four"):
         tg.user_sends(USER, word)
-    await tg.wait_until(lambda: len(receiver.accepted()) == 4, timeout=5)
+    await tg.wait_until(lambda: len(receiver.accepted()) == 4 and tg.pending_update_count == 0,
+                        timeout=5)
     assert texts([u for _, u in receiver.requests]) == ["one"] * 4 + ["two", "three", "four"]
     ids = [u["update_id"] for u in receiver.accepted()]
     assert ids == sorted(ids) and tg.pending_update_count == 0
@@ -142,7 +143,8 @@ async def test_an_unreachable_webhook_is_retried_until_it_answers(tg, bot):
     assert info.last_error_message == "Connection refused" and info.pending_update_count == 1
     await receiver.start(port)
     try:
-        await tg.wait_until(lambda: receiver.accepted(), timeout=5)
+        await tg.wait_until(lambda: receiver.accepted() and tg.pending_update_count == 0,
+                            timeout=5)
     finally:
         await receiver.stop()
     assert texts(receiver.accepted()) == ["anyone there?"] and tg.pending_update_count == 0
