@@ -57,5 +57,5 @@ async def eventually_health(port: int, status: int, timeout: float = 15.0,
         if last[0] == status and (problem is None or
                                   any(problem in p for p in last[1].get("problems", []))):
             return last[1]
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.02)
     raise AssertionError(f"/healthz never answered {status} {problem or ''}; last: {last}")

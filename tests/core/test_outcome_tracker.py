@@ -73,6 +73,15 @@ def repo(db_path, vault, clock):
     repository.close()
 
 
+async def until(condition, timeout: float = 5.0) -> None:
+    """Wait for ``condition`` (real time), failing after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
 def tracker_for(repo, client, clock, horizons=H) -> OutcomeTracker:
     headroom = Headroom(SnapshotBuilder(client), clock=clock)
     tracker = OutcomeTracker(repo, OutcomeStore(repo.db), headroom, horizons,
@@ -266,8 +275,7 @@ async def test_poll_and_request_racing_for_one_horizon_write_one_row(repo, clien
     sim.inject_fault("latency", key=KEY, seconds=1.0)
     clock.now = T0 + 3600
     await tracker.tick()                                     # the request is now in flight
-    await asyncio.sleep(0.2)
-    assert sim.in_flight == 1
+    await until(lambda: sim.in_flight == 1)
     tracker.observe(polled(98.0, T0 + 3600 + 0.5))           # ...and a poll brings a price
     await tracker.drain()
     got = rows(repo, alert_id)
@@ -282,7 +290,7 @@ async def test_forget_while_a_request_is_in_flight_leaves_nothing(repo, client, 
     sim.inject_fault("latency", key=KEY, seconds=1.0)
     clock.now = T0 + 3600
     await tracker.tick()
-    await asyncio.sleep(0.2)
+    await until(lambda: sim.in_flight == 1)
     repo.delete_user(USER)                                   # /forget, mid-request
     await tracker.drain()
     await at(clock, tracker, T0 + 14400, 90.0)

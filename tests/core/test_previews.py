@@ -173,8 +173,12 @@ async def test_a_key_without_room_waits_then_runs(service, repo, sim, client):
     plan = service.prepare(ask("liquidation_usd", None, 30e6))
     assert plan.short
     task = service.start(plan)
-    await asyncio.sleep(0.5)
-    assert not task.done() and history_requests(sim, KEYS["standard"]) == 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while limiter.blocked_for > 0:                         # nothing goes while the key rests
+        assert not task.done() and history_requests(sim, KEYS["standard"]) == 0
+        assert loop.time() < deadline
+        await asyncio.sleep(0.01)
     result = await asyncio.wait_for(task, 10)
     assert result.preview.new_count == 3 and history_requests(sim, KEYS["standard"]) == 1
 
