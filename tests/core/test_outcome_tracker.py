@@ -26,6 +26,7 @@ from core.storage.outcomes import OutcomeStore
 from core.storage.repo import PollWrite, Repository
 from sim.coinglass import CoinGlassSim
 from tests.sim.test_coinglass_sim import FakeClock
+from tests.waiting import wait_until
 
 T0 = 1_790_000_000.0
 H = (3600, 14400, 86400)
@@ -71,15 +72,6 @@ def repo(db_path, vault, clock):
     repository.add_coins(USER, ["ETH"])
     yield repository
     repository.close()
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    """Wait for ``condition`` (real time), failing after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 def tracker_for(repo, client, clock, horizons=H) -> OutcomeTracker:
@@ -275,7 +267,7 @@ async def test_poll_and_request_racing_for_one_horizon_write_one_row(repo, clien
     sim.inject_fault("latency", key=KEY, seconds=1.0)
     clock.now = T0 + 3600
     await tracker.tick()                                     # the request is now in flight
-    await until(lambda: sim.in_flight == 1)
+    await wait_until(lambda: sim.in_flight == 1)
     tracker.observe(polled(98.0, T0 + 3600 + 0.5))           # ...and a poll brings a price
     await tracker.drain()
     got = rows(repo, alert_id)
@@ -290,7 +282,7 @@ async def test_forget_while_a_request_is_in_flight_leaves_nothing(repo, client, 
     sim.inject_fault("latency", key=KEY, seconds=1.0)
     clock.now = T0 + 3600
     await tracker.tick()
-    await until(lambda: sim.in_flight == 1)
+    await wait_until(lambda: sim.in_flight == 1)
     repo.delete_user(USER)                                   # /forget, mid-request
     await tracker.drain()
     await at(clock, tracker, T0 + 14400, 90.0)

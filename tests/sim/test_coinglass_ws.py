@@ -16,6 +16,7 @@ import pytest
 from core.coinglass import paths as p
 from sim.coinglass import CoinGlassSim
 from tests.sim.test_coinglass_sim import ROOT, FakeClock, data
+from tests.waiting import wait_until
 
 KEYS = {"hobby": "hobbyist", "startup": "startup", "standard": "standard", "pro": "professional"}
 DOCS_FIELDS = {"baseAsset", "exName", "price", "side", "symbol", "time", "volUsd"}
@@ -54,13 +55,6 @@ async def connect(session: aiohttp.ClientSession, sim: CoinGlassSim,
                   key: str | None = "pro") -> aiohttp.ClientWebSocketResponse:
     url = sim.ws_url + (f"?cg-api-key={key}" if key is not None else "")
     return await session.ws_connect(url)
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def text(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> str:

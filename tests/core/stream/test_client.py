@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -15,16 +15,10 @@ from aiohttp import web
 from core.stream.client import LinkState, StreamClient, backoff_delay
 from core.stream.frames import Order
 from sim.coinglass import CoinGlassSim
+from tests.waiting import wait_until
 
 KEYS = {"standard": "standard-key-stream-000000001", "hobbyist": "hobbyist-key-stream-00000002",
         "startup": "startup-key-stream-000000003", "pro": "pro-key-stream-000000000004"}
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def start_sim(**options) -> CoinGlassSim:
